@@ -1,0 +1,79 @@
+"""What the engine needs from a price source, and what it gets back.
+
+The engine depends on this protocol only; `tollgate.providers` implements it (bundled catalog,
+live APIs, cache). Keeping the interface here lets the engine stay free of I/O and SDKs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol, Union
+
+from tollgate.engine.money import Money
+
+# Purchase options a price source understands. GCP committed-use discounts are "reserved_*" too:
+# both are a 1- or 3-year commitment in exchange for a lower hourly rate.
+PRICE_OPTIONS = ("on_demand", "spot", "reserved_1y", "reserved_3y")
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceSpec:
+    provider: str
+    instance_type: str  # canonical spelling, e.g. "Standard_NC24ads_A100_v4"
+    vcpu: float
+    memory_gib: float | None
+    gpu_count: float  # accelerators per instance; fractional for partial GPUs (Azure NVadsA10)
+    gpu_model: str | None  # "A100-40GB", "Inferentia2", ...; None when there is no GPU or no name
+    gpu_memory_gib: float | None
+    family: str
+    arch: str
+    current_generation: bool | None  # None: the catalog does not know
+
+
+@dataclass(frozen=True, slots=True)
+class SourceInfo:
+    """One upstream a price came from, with its as-of date and licence, for provenance."""
+
+    id: str
+    name: str  # e.g. "aws/karpenter-provider-aws@6fc13b5236fd:pkg/providers/pricing/zz_generated.pricing_aws.go"
+    as_of: str  # YYYY-MM-DD
+    licence: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PriceQuote:
+    unit_hourly: Money
+    source: str  # "bundled" | "live:aws-pricing" | "cache" ...
+    as_of: str  # YYYY-MM-DD
+    upstream: str = ""  # SourceInfo.name of the row, for provenance
+
+
+@dataclass(frozen=True, slots=True)
+class PriceMiss:
+    """Why there is no price. Never turned into $0."""
+
+    code: str  # "unknown_type" | "not_in_region" | "option_not_offered" | "os_not_covered" | "unknown_region"
+    reason: str
+
+
+PriceResult = Union[PriceQuote, PriceMiss]
+
+
+class PriceSource(Protocol):
+    """Where prices and specs come from. Methods are cheap after the first call per shard."""
+
+    mode: str  # "bundled" | "live" | "cached"
+
+    def spec(self, provider: str, instance_type: str) -> InstanceSpec | None: ...
+
+    def price(
+        self, provider: str, region: str, instance_type: str, option: str, os: str = "linux"
+    ) -> PriceResult: ...
+
+    def accelerator_price(
+        self, provider: str, region: str, accelerator_type: str, option: str
+    ) -> PriceResult: ...
+
+    def normalize_region(self, provider: str, region: str) -> str | None: ...
+
+    def sources(self) -> list[SourceInfo]: ...
