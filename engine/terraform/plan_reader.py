@@ -1,0 +1,101 @@
+"""Terraform plan JSON -> ComputeRequests, with the before state attached for diffs."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from tollgate.engine.model import Action, ComputeRequest, SourceLocation
+from tollgate.engine.terraform import resources_aws, resources_azure, resources_gcp  # noqa: F401  (register extractors)
+from tollgate.engine.terraform.plan_context import PlanContext
+from tollgate.engine.terraform.plan_file import Plan, PlanResource, read_plan
+from tollgate.engine.terraform.source_map import SourceMap
+from tollgate.engine.terraform.view import EXTRACTORS, ResourceView
+
+COMPUTE_TYPES = frozenset(EXTRACTORS)
+
+
+def plan_action(actions: tuple[str, ...]) -> Action | None:
+    """Terraform's action list -> one action. None: nothing to price (a data source read)."""
+    if actions in (("delete", "create"), ("create", "delete")):
+        return Action.REPLACE
+    if actions == ("create",):
+        return Action.CREATE
+    if actions == ("delete",):
+        return Action.DELETE
+    if actions == ("update",):
+        return Action.UPDATE
+    if actions in (("no-op",), (), ("forget",)):
+        return Action.NO_OP
+    if actions == ("read",):
+        return None
+    return Action.UPDATE  # an action list newer than this reader: treat as a change, priced both ways
+
+
+def read_plan_requests(path: str) -> list[ComputeRequest]:
+    plan = read_plan(path)
+    return requests_from_plan(plan)
+
+
+def requests_from_plan(plan: Plan) -> list[ComputeRequest]:
+    context = PlanContext(plan)
+    sources = SourceMap.for_plan(plan.path, context.configuration)
+    requests: list[ComputeRequest] = []
+    for resource in plan.resources:
+        entry = EXTRACTORS.get(resource.type)
+        if entry is None:
+            continue
+        action = plan_action(resource.actions)
+        if action is None:
+            continue
+        location = sources.locate(context, resource) or SourceLocation(file=plan.path)
+        requests.extend(_requests_for(resource, context, action, location, plan))
+    return requests
+
+
+def _extract(
+    resource: PlanResource, context: PlanContext, action: Action, location: SourceLocation, state: str
+) -> list[ComputeRequest]:
+    values: Any = resource.before if state == "before" else resource.after
+    if not isinstance(values, dict):
+        return []
+    unknown: Any = resource.after_unknown if state == "after" else {}
+    view = ResourceView(
+        resource=resource,
+        ctx=context,
+        values=values,
+        unknown_map=unknown if isinstance(unknown, dict) else {},
+        state=state,
+        action=action,
+        source=location,
+    )
+    _, function = EXTRACTORS[resource.type]
+    return function(view)
+
+
+def _requests_for(
+    resource: PlanResource, context: PlanContext, action: Action, location: SourceLocation, plan: Plan
+) -> list[ComputeRequest]:
+    before = [] if action is Action.CREATE else _extract(resource, context, action, location, "before")
+    if action is Action.DELETE:
+        for request in before:
+            request.before = dataclasses.replace(request, before=None)
+        return before
+    after = _extract(resource, context, action, location, "after")
+    if plan.from_planned_values:
+        for request in after:
+            request.note("plan has no resource_changes: read from planned_values as a create")
+    if "forget" in resource.actions:
+        for request in after:
+            request.note("removed from Terraform state (forget): the machines keep running outside this configuration")
+    before_by_component = {b.component: b for b in before}
+    for request in after:
+        previous = before_by_component.pop(request.component, None)
+        if previous is not None:
+            request.before = previous
+    # Parts that existed before but are gone after (a removed variant or node pool) are deletions.
+    for gone in before_by_component.values():
+        gone.action = Action.DELETE
+        gone.before = dataclasses.replace(gone, before=None)
+        after.append(gone)
+    return after

@@ -1,0 +1,164 @@
+"""Azure resource types that ask for virtual machines."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tollgate.engine.model import ComputeRequest, Provider, PurchaseOption, Quantity
+from tollgate.engine.terraform.view import ResourceView, extractor, string_map
+
+AZURE = Provider.AZURE
+
+
+def azure_location(view: ResourceView, values: dict[str, Any] | None = None) -> tuple[str | None, str | None]:
+    """The resource's location, else the location of what it references (resource group, cluster)."""
+    own = (values or view.values).get("location")
+    if isinstance(own, str) and own:
+        return own, "location attribute"
+    for attribute, target in (
+        ("location", "azurerm_resource_group"),
+        ("resource_group_name", "azurerm_resource_group"),
+        ("kubernetes_cluster_id", "azurerm_kubernetes_cluster"),
+    ):
+        for linked in view.ctx.referenced(view.resource, attribute, target):
+            values_of_target = linked.after if isinstance(linked.after, dict) else linked.before
+            location = values_of_target.get("location") if isinstance(values_of_target, dict) else None
+            if isinstance(location, str) and location:
+                return location, f"location of {linked.address}"
+    view.mark_unknown("location")
+    return None, None
+
+
+def priority_option(priority: Any, where: str = "priority") -> tuple[PurchaseOption, str]:
+    if isinstance(priority, str) and priority.lower() in ("spot", "low"):
+        return PurchaseOption.SPOT, f"{where} = {priority}"
+    return PurchaseOption.ON_DEMAND, f"{where} = {priority or 'Regular'} (pay-as-you-go)"
+
+
+def _size(view: ResourceView, attribute: str) -> str | None:
+    size = view.string(attribute)
+    if size is None and view.unknown(attribute):
+        view.mark_unknown(attribute)
+    return size
+
+
+def _vm(view: ResourceView, size_attribute: str, os: str) -> list[ComputeRequest]:
+    option, reason = priority_option(view.get("priority"))
+    region, region_source = azure_location(view)
+    return [
+        view.request(
+            provider=AZURE,
+            region=region,
+            region_source=region_source,
+            instance_type=_size(view, size_attribute),
+            quantity=Quantity.fixed(1),
+            purchase_option=option,
+            purchase_reason=reason,
+            tags=string_map(view.get("tags")),
+            tags_known=not view.unknown("tags"),
+            operating_system=os,
+        )
+    ]
+
+
+@extractor("azurerm_linux_virtual_machine", AZURE)
+def azurerm_linux_virtual_machine(view: ResourceView) -> list[ComputeRequest]:
+    return _vm(view, "size", "linux")
+
+
+@extractor("azurerm_windows_virtual_machine", AZURE)
+def azurerm_windows_virtual_machine(view: ResourceView) -> list[ComputeRequest]:
+    return _vm(view, "size", "windows")
+
+
+@extractor("azurerm_virtual_machine", AZURE)
+def azurerm_virtual_machine(view: ResourceView) -> list[ComputeRequest]:
+    return _vm(view, "vm_size", _legacy_vm_os(view))
+
+
+def _legacy_vm_os(view: ResourceView) -> str:
+    if view.first_block("os_profile_windows_config"):
+        return "windows"
+    if str(view.first_block("storage_os_disk").get("os_type") or "").lower() == "windows":
+        return "windows"
+    offer = str(view.first_block("storage_image_reference").get("offer") or "")
+    return "windows" if "windows" in offer.lower() else "linux"
+
+
+def _scale_set(view: ResourceView, os: str) -> list[ComputeRequest]:
+    option, reason = priority_option(view.get("priority"))
+    count = view.integer("instances")
+    if count is None:
+        view.mark_unknown("instances")
+    region, region_source = azure_location(view)
+    return [
+        view.request(
+            provider=AZURE,
+            region=region,
+            region_source=region_source,
+            instance_type=_size(view, "sku"),
+            quantity=Quantity.fixed(count),
+            purchase_option=option,
+            purchase_reason=reason,
+            tags=string_map(view.get("tags")),
+            tags_known=not view.unknown("tags"),
+            operating_system=os,
+        )
+    ]
+
+
+@extractor("azurerm_linux_virtual_machine_scale_set", AZURE)
+def azurerm_linux_virtual_machine_scale_set(view: ResourceView) -> list[ComputeRequest]:
+    return _scale_set(view, "linux")
+
+
+@extractor("azurerm_windows_virtual_machine_scale_set", AZURE)
+def azurerm_windows_virtual_machine_scale_set(view: ResourceView) -> list[ComputeRequest]:
+    return _scale_set(view, "windows")
+
+
+def _aks_pool(
+    view: ResourceView, pool: dict[str, Any], region: str | None, region_source: str | None, component: str | None
+) -> ComputeRequest:
+    size = pool.get("vm_size") if isinstance(pool.get("vm_size"), str) else None
+    if size is None:
+        view.mark_unknown("vm_size")
+    autoscale = pool.get("auto_scaling_enabled") is True or pool.get("enable_auto_scaling") is True
+    low = pool.get("min_count") if autoscale and isinstance(pool.get("min_count"), int) else None
+    high = pool.get("max_count") if autoscale and isinstance(pool.get("max_count"), int) else None
+    count = pool.get("node_count") if isinstance(pool.get("node_count"), int) else None
+    if count is None and low is not None:
+        count = low
+        view.note("node_count not set on an autoscaled pool: AKS starts at min_count")
+    if count is None:
+        view.mark_unknown("node_count")
+    option, reason = priority_option(pool.get("priority"))
+    tags = string_map(pool.get("tags")) or string_map(view.get("tags"))
+    return view.request(
+        provider=AZURE,
+        region=region,
+        region_source=region_source,
+        instance_type=size,
+        quantity=Quantity(desired=count, min=low, max=high),
+        purchase_option=option,
+        purchase_reason=reason,
+        tags=tags,
+        labels=string_map(pool.get("node_labels")),
+        component=component,
+        operating_system="windows" if str(pool.get("os_type") or "").lower() == "windows" else "linux",
+    )
+
+
+@extractor("azurerm_kubernetes_cluster", AZURE)
+def azurerm_kubernetes_cluster(view: ResourceView) -> list[ComputeRequest]:
+    region, region_source = azure_location(view)
+    pool = view.first_block("default_node_pool")
+    if not pool:
+        return []
+    return [_aks_pool(view, pool, region, region_source, f"default_node_pool {pool.get('name') or '?'}")]
+
+
+@extractor("azurerm_kubernetes_cluster_node_pool", AZURE)
+def azurerm_kubernetes_cluster_node_pool(view: ResourceView) -> list[ComputeRequest]:
+    region, region_source = azure_location(view)
+    return [_aks_pool(view, view.values, region, region_source, None)]

@@ -1,0 +1,186 @@
+"""A read-only view of one state (before or after) of one plan resource, and the registry of
+resource types that ask for compute.
+
+Extractors read values through `ResourceView` so that "unknown at plan time" is never confused
+with "not set": `view.unknown("instance_type")` is true only where `after_unknown` says `true`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from tollgate.engine.model import (
+    Action,
+    ComputeRequest,
+    Provider,
+    PurchaseOption,
+    Quantity,
+    SourceLocation,
+    WorkloadClass,
+)
+from tollgate.engine.terraform.plan_context import PlanContext
+from tollgate.engine.terraform.plan_file import PlanResource
+
+Extractor = Callable[["ResourceView"], list[ComputeRequest]]
+
+# resource type -> (provider, extractor). Filled by the per-provider modules at import time.
+EXTRACTORS: dict[str, tuple[Provider, Extractor]] = {}
+
+
+def extractor(resource_type: str, provider: Provider) -> Callable[[Extractor], Extractor]:
+    def register(function: Extractor) -> Extractor:
+        if resource_type in EXTRACTORS:
+            raise RuntimeError(f"two extractors registered for {resource_type}")
+        EXTRACTORS[resource_type] = (provider, function)
+        return function
+
+    return register
+
+
+@dataclass(slots=True)
+class ResourceView:
+    resource: PlanResource
+    ctx: PlanContext
+    values: dict[str, Any]
+    unknown_map: dict[str, Any]
+    state: str  # "after" | "before"
+    action: Action
+    source: SourceLocation
+    # Where notes for the whole request go (kept on the view so helpers can add them).
+    notes: list[str] = field(default_factory=list)
+    unknowns: list[str] = field(default_factory=list)
+
+    @property
+    def address(self) -> str:
+        return self.resource.address
+
+    @property
+    def type(self) -> str:
+        return self.resource.type
+
+    def get(self, *path: Any) -> Any:
+        return dig(self.values, *path)
+
+    def unknown(self, *path: Any) -> bool:
+        """True only where after_unknown marks the value (or one of its parents) as unknown."""
+        node: Any = self.unknown_map
+        for key in path:
+            if node is True:
+                return True
+            if isinstance(node, dict):
+                node = node.get(key)
+            elif isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node):
+                node = node[key]
+            else:
+                return False
+        return node is True
+
+    def string(self, *path: Any) -> str | None:
+        value = self.get(*path)
+        return value.strip() if isinstance(value, str) and value.strip() else None
+
+    def integer(self, *path: Any) -> int | None:
+        value = self.get(*path)
+        if isinstance(value, bool):
+            return None
+        if isinstance(value, int):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+            return int(value)
+        return None
+
+    def first_block(self, *path: Any) -> dict[str, Any]:
+        value = self.get(*path)
+        if isinstance(value, list) and value and isinstance(value[0], dict):
+            return value[0]
+        return value if isinstance(value, dict) else {}
+
+    def note(self, text: str) -> None:
+        if text not in self.notes:
+            self.notes.append(text)
+
+    def mark_unknown(self, attribute: str) -> None:
+        if attribute not in self.unknowns:
+            self.unknowns.append(attribute)
+
+    def request(
+        self,
+        *,
+        provider: Provider,
+        region: str | None,
+        region_source: str | None,
+        instance_type: str | None,
+        quantity: Quantity,
+        purchase_option: PurchaseOption,
+        purchase_reason: str | None,
+        tags: dict[str, str],
+        tags_known: bool = True,
+        labels: dict[str, str] | None = None,
+        default_workload: tuple[WorkloadClass, str] | None = None,
+        **extra: Any,
+    ) -> ComputeRequest:
+        workload_class, workload_reason = infer_workload_class(tags, labels)
+        if workload_class is WorkloadClass.UNKNOWN and default_workload is not None:
+            workload_class, workload_reason = default_workload
+        return ComputeRequest(
+            address=self.address,
+            kind=self.type,
+            source=self.source,
+            provider=provider,
+            region=region,
+            region_source=region_source,
+            instance_type=instance_type,
+            quantity=quantity,
+            purchase_option=purchase_option,
+            purchase_reason=purchase_reason,
+            action=self.action,
+            workload_class=workload_class,
+            workload_class_reason=workload_reason,
+            tags=tags,
+            tags_known=tags_known,
+            unknowns=list(self.unknowns),
+            notes=list(self.notes),
+            **extra,
+        )
+
+
+def dig(node: Any, *path: Any) -> Any:
+    for key in path:
+        if isinstance(node, dict):
+            node = node.get(key)
+        elif isinstance(node, list) and isinstance(key, int):
+            node = node[key] if 0 <= key < len(node) else None
+        else:
+            return None
+    return node
+
+
+WORKLOAD_CLASS_KEYS = ("tollgate.dev/workload-class", "workload-class", "workload_class", "workloadclass")
+_BATCH_WORDS = {"batch", "training", "train"}
+_ONLINE_WORDS = {"online", "serving", "inference", "service"}
+
+
+def infer_workload_class(
+    tags: dict[str, str], labels: dict[str, str] | None = None
+) -> tuple[WorkloadClass, str | None]:
+    for source_name, mapping in (("label", labels or {}), ("tag", tags)):
+        lowered = {str(k).lower(): v for k, v in mapping.items()}
+        for key in WORKLOAD_CLASS_KEYS:
+            value = lowered.get(key)
+            if not isinstance(value, str):
+                continue
+            word = value.strip().lower()
+            if word in _BATCH_WORDS:
+                return WorkloadClass.BATCH, f"{source_name} {key}={value}"
+            if word in _ONLINE_WORDS:
+                return WorkloadClass.ONLINE, f"{source_name} {key}={value}"
+    return WorkloadClass.UNKNOWN, None
+
+
+def string_map(value: Any) -> dict[str, str]:
+    if not isinstance(value, dict):
+        return {}
+    return {str(k): "" if v is None else str(v) for k, v in value.items()}
