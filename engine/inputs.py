@@ -1,0 +1,109 @@
+"""Find and classify inputs: files and directories, detected by content as well as by name."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from enum import Enum
+
+from tollgate.engine.errors import InputError
+
+_SKIP_DIRS = {".git", ".terraform", "node_modules", "__pycache__", ".venv", ".tox"}
+_SNIFF_BYTES = 65536
+
+
+class InputKind(str, Enum):
+    PLAN = "terraform-plan"
+    HCL = "terraform-hcl"
+    MANIFEST = "kubernetes-manifest"
+
+
+@dataclass(frozen=True, slots=True)
+class InputFile:
+    path: str
+    kind: InputKind
+
+
+def _sniff(path: str) -> bytes:
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(_SNIFF_BYTES)
+    except OSError as error:
+        raise InputError(path, f"cannot be read: {error.strerror or error}") from None
+    if head[:2] == b"\x1f\x8b":
+        import gzip
+        import zlib
+
+        try:
+            with gzip.open(path, "rb") as handle:
+                head = handle.read(_SNIFF_BYTES)
+        except (OSError, EOFError, zlib.error):
+            return b""
+    return head
+
+
+def _normalized_head(head: bytes) -> bytes:
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff") or (len(head) > 1 and (head[0] == 0 or head[1] == 0)):
+        try:
+            return head.decode("utf-16", errors="ignore").encode("utf-8")
+        except UnicodeError:
+            return head
+    return head.removeprefix(b"\xef\xbb\xbf")
+
+
+def classify(path: str) -> InputKind | None:
+    """What a file is, from its name and its first bytes; None for files Tollgate does not read."""
+    name = os.path.basename(path).lower()
+    if name.endswith((".tf", ".tfvars")):
+        return InputKind.HCL
+    if name.endswith((".yaml", ".yml")):
+        return InputKind.MANIFEST
+    head = _normalized_head(_sniff(path)).lstrip()
+    if head.startswith(b"{") and (b'"resource_changes"' in head or b'"planned_values"' in head or b'"format_version"' in head):
+        return InputKind.PLAN
+    if name.endswith((".json", ".json.gz")) and head.startswith(b"{") and b'"terraform_version"' in head:
+        return InputKind.PLAN
+    return None
+
+
+def collect_inputs(paths: list[str]) -> list[InputFile]:
+    """Expand paths into input files. A named file must be readable as some input; in a directory,
+    files Tollgate does not read are skipped."""
+    found: list[InputFile] = []
+    for path in paths:
+        if os.path.isdir(path):
+            found.extend(_walk(path))
+        elif os.path.exists(path):
+            kind = classify(path)
+            if kind is None:
+                raise InputError(path, _why_not_an_input(path))
+            found.append(InputFile(path, kind))
+        else:
+            raise InputError(path, "no such file or directory")
+    return found
+
+
+def _walk(directory: str) -> list[InputFile]:
+    found: list[InputFile] = []
+    for root, dirs, files in os.walk(directory):
+        dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS and not d.startswith("."))
+        for name in sorted(files):
+            lowered = name.lower()
+            if not lowered.endswith((".json", ".json.gz", ".tfplan", ".tf", ".yaml", ".yml")):
+                continue
+            path = os.path.join(root, name)
+            kind = classify(path)
+            if kind is not None:
+                found.append(InputFile(path, kind))
+    return found
+
+
+def _why_not_an_input(path: str) -> str:
+    head = _normalized_head(_sniff(path)).lstrip()
+    if not head:
+        return "is empty"
+    if head.startswith(b"{") or head.startswith(b"["):
+        return "is JSON but not a Terraform plan (expected `terraform show -json <planfile>` output)"
+    if head.startswith(b"tfplan") or head[:2] == b"PK":
+        return "is a binary plan file; convert it with `terraform show -json <planfile> > plan.json`"
+    return "is not a Terraform plan, .tf file or Kubernetes manifest"

@@ -1,0 +1,78 @@
+"""The one Report every renderer draws from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from tollgate.engine.model import Action
+from tollgate.engine.money import Money
+from tollgate.engine.prices import SourceInfo
+from tollgate.engine.pricing import PricedRequest
+
+REPORT_SCHEMA_VERSION = 1
+
+
+@dataclass(slots=True)
+class Finding:
+    policy_id: str
+    severity: str  # error | warning | info
+    address: str
+    file: str | None
+    line: int | None
+    message: str
+    waived: bool = False
+    waiver: dict[str, Any] | None = None
+
+
+@dataclass(slots=True)
+class Suggestion:
+    kind: str  # rightsize | spot | region | generation | commitment | packing
+    address: str
+    from_: dict[str, Any]
+    to: dict[str, Any]
+    monthly_savings: Money
+    rationale: str
+
+
+@dataclass(frozen=True, slots=True)
+class Totals:
+    monthly: Money
+    before_monthly: Money
+    delta_monthly: Money
+    unpriced: int  # requests left out of the sums because they could not be priced
+
+
+@dataclass(slots=True)
+class Report:
+    pricing_mode: str
+    sources: list[SourceInfo]  # the upstreams that priced something in this report
+    catalog_as_of: str | None
+    resources: list[PricedRequest]
+    inputs: list[str]
+    hours_per_month: int
+    findings: list[Finding] = field(default_factory=list)
+    suggestions: list[Suggestion] = field(default_factory=list)
+
+    def monthly(self, hourly: Money | None) -> Money | None:
+        return None if hourly is None else hourly * self.hours_per_month
+
+    def totals(self) -> Totals:
+        after = before = Money.zero()
+        unpriced = 0
+        for item in self.resources:
+            before_hourly = item.before.hourly if item.before else Money.zero()
+            if item.after.hourly is None or before_hourly is None:
+                unpriced += 1
+                continue
+            after += item.after.hourly
+            before += before_hourly
+        hours = self.hours_per_month
+        return Totals(after * hours, before * hours, (after - before) * hours, unpriced)
+
+    def gpu_total(self) -> float:
+        return sum(
+            item.after.gpus.total or 0
+            for item in self.resources
+            if item.after.gpus and item.request.action is not Action.DELETE
+        )

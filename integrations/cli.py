@@ -1,0 +1,152 @@
+"""`tollgate` command line. Exit codes: 0 pass, 1 blocking findings, 2 usage or input error.
+
+Start-up matters (this is also the pre-commit path): heavy modules (rich, provider SDKs) are
+imported only by the code path that needs them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+from typing import Sequence
+
+EXIT_OK = 0
+EXIT_BLOCKED = 1
+EXIT_USAGE = 2
+
+FORMATS = ("table", "json")
+PRICING_MODES = ("bundled",)
+FAIL_ON = ("error", "warning", "never")
+
+_REGION_SHAPES = (
+    ("aws", re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")),
+    ("gcp", re.compile(r"^[a-z]+-[a-z]+\d+$")),
+    ("azure", re.compile(r"^[a-z]+\d?$")),
+)
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("tollgate")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        print(f"tollgate: error: {message}", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="tollgate", description="Policy-as-code cost gate for infrastructure changes.")
+    parser.add_argument("--version", action="version", version=f"tollgate {_version()}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    check = commands.add_parser("check", help="price and check Terraform plans")
+    check.add_argument("paths", nargs="*", metavar="PATH", help="plan JSON files or directories (default: .)")
+    check.add_argument("--format", choices=FORMATS, default="table")
+    check.add_argument("--output", metavar="FILE", help="write the report here instead of standard output")
+    check.add_argument("--pricing", choices=PRICING_MODES, default="bundled")
+    check.add_argument("--fail-on", choices=FAIL_ON, default="error")
+    check.add_argument(
+        "--region-default",
+        action="append",
+        default=[],
+        metavar="R",
+        help="region for requests that name none, e.g. us-east-1 or gcp=us-central1 (repeatable); reported as such",
+    )
+    check.add_argument("--hours-per-month", type=int, default=730, metavar="N")
+    return parser
+
+
+def parse_region_defaults(values: Sequence[str]) -> dict[str, str]:
+    defaults: dict[str, str] = {}
+    for value in values:
+        provider, sep, region = value.partition("=")
+        if sep:
+            if provider not in ("aws", "gcp", "azure"):
+                raise ValueError(f"--region-default {value}: provider must be aws, gcp or azure")
+            defaults[provider] = region
+            continue
+        for name, shape in _REGION_SHAPES:
+            if shape.match(value):
+                defaults.setdefault(name, value)
+                break
+        else:
+            raise ValueError(f"--region-default {value}: cannot tell the provider; write it as aws=REGION, gcp=REGION or azure=REGION")
+    return defaults
+
+
+def _run_check(args: argparse.Namespace) -> int:
+    from tollgate.engine.check import CheckOptions, run_check
+    from tollgate.providers.bundled import BundledCatalog
+
+    try:
+        defaults = parse_region_defaults(args.region_default)
+    except ValueError as error:
+        print(f"tollgate: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.hours_per_month <= 0:
+        print("tollgate: error: --hours-per-month must be positive", file=sys.stderr)
+        return EXIT_USAGE
+    options = CheckOptions(hours_per_month=args.hours_per_month, default_regions=defaults)
+    report = run_check(args.paths or ["."], BundledCatalog(), options)
+    stream = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
+    try:
+        if args.format == "json":
+            from tollgate.integrations.render_json import render_json
+
+            stream.write(render_json(report))
+        else:
+            from tollgate.integrations.render_table import render_table
+
+            render_table(report, stream, width=None if stream.isatty() else 160)
+    finally:
+        if stream is not sys.stdout:
+            stream.close()
+    return _exit_code(report, args.fail_on)
+
+
+def _exit_code(report: object, fail_on: str) -> int:
+    findings = getattr(report, "findings", [])
+    blocking = {"error": {"error"}, "warning": {"error", "warning"}, "never": set()}[fail_on]
+    if any(f.severity in blocking and not f.waived for f in findings):
+        return EXIT_BLOCKED
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    from tollgate.engine.errors import TollgateError
+
+    try:
+        return _run_check(args)
+    except TollgateError as error:
+        print(f"tollgate: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as error:  # e.g. --output into a missing directory
+        print(f"tollgate: error: {error.filename or ''}: {error.strerror or error}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+    except Exception as error:  # a bug in Tollgate, not bad input: say so, keep CI output to one line
+        if os.environ.get("TOLLGATE_DEBUG"):
+            raise
+        print(
+            f"tollgate: internal error: {type(error).__name__}: {error} (set TOLLGATE_DEBUG=1 for the traceback)",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())
