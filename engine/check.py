@@ -18,33 +18,42 @@ class CheckOptions:
     default_regions: dict[str, str] = field(default_factory=dict)
 
 
-def read_requests(paths: list[str]) -> tuple[list[ComputeRequest], list[str]]:
-    requests: list[ComputeRequest] = []
-    inputs = collect_inputs(paths)
-    for item in inputs:
+@dataclass(slots=True)
+class ReadInputs:
+    requests: list[ComputeRequest]
+    inputs: list[str]
+    skipped: list[tuple[str, str]]  # (path, why) for files found in a directory but not read
+
+
+_NOT_YET = "input is not supported yet; check a plan instead (`terraform show -json plan.out > plan.json`)"
+
+
+def read_requests(paths: list[str]) -> ReadInputs:
+    result = ReadInputs(requests=[], inputs=[], skipped=[])
+    for item in collect_inputs(paths):
         if item.kind is InputKind.PLAN:
             from tollgate.engine.terraform.plan_reader import read_plan_requests
 
-            requests.extend(read_plan_requests(item.path))
+            result.requests.extend(read_plan_requests(item.path))
+            result.inputs.append(item.path)
+        elif item.explicit:
+            raise InputError(item.path, f"{item.kind.value} {_NOT_YET}")
         else:
-            raise InputError(
-                item.path,
-                f"{item.kind.value} input is not supported yet; check a plan instead "
-                "(`terraform show -json plan.out > plan.json`)",
-            )
-    return requests, [item.path for item in inputs]
+            result.skipped.append((item.path, f"{item.kind.value} input is not supported yet"))
+    return result
 
 
 def run_check(paths: list[str], prices: PriceSource, options: CheckOptions | None = None) -> Report:
     options = options or CheckOptions()
-    requests, inputs = read_requests(paths)
-    priced = price_requests(requests, prices, options.default_regions)
+    read = read_requests(paths)
+    priced = price_requests(read.requests, prices, options.default_regions)
     return Report(
         pricing_mode=prices.mode,
         sources=_sources_used(priced, prices),
         catalog_as_of=_catalog_as_of(prices),
         resources=priced,
-        inputs=inputs,
+        inputs=read.inputs,
+        skipped=read.skipped,
         hours_per_month=options.hours_per_month,
     )
 

@@ -22,6 +22,7 @@ class InputKind(str, Enum):
 class InputFile:
     path: str
     kind: InputKind
+    explicit: bool = True  # named on the command line, not found in a directory walk
 
 
 def _sniff(path: str) -> bytes:
@@ -94,8 +95,20 @@ def _walk(directory: str) -> list[InputFile]:
             path = os.path.join(root, name)
             kind = classify(path)
             if kind is not None:
-                found.append(InputFile(path, kind))
-    return found
+                found.append(InputFile(path, kind, explicit=False))
+    return _drop_configuration_of_plans(found)
+
+
+def _drop_configuration_of_plans(found: list[InputFile]) -> list[InputFile]:
+    """A plan already contains its configuration: .tf files in the plan's directory (or below it,
+    its local modules) are read through the plan, not priced a second time as HCL."""
+    plan_dirs = {os.path.dirname(f.path) for f in found if f.kind is InputKind.PLAN}
+
+    def under_a_plan(path: str) -> bool:
+        directory = os.path.dirname(path)
+        return any(directory == d or directory.startswith(d + os.sep) for d in plan_dirs)
+
+    return [f for f in found if not (f.kind is InputKind.HCL and under_a_plan(f.path))]
 
 
 def _why_not_an_input(path: str) -> str:

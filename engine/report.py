@@ -51,6 +51,7 @@ class Report:
     resources: list[PricedRequest]
     inputs: list[str]
     hours_per_month: int
+    skipped: list[tuple[str, str]] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     suggestions: list[Suggestion] = field(default_factory=list)
 

@@ -133,6 +133,7 @@ def report_dict(report: Report) -> dict[str, Any]:
             "sources": [{"name": s.name, "as_of": s.as_of, "licence": s.licence} for s in report.sources],
         },
         "inputs": report.inputs,
+        "skipped_inputs": [{"path": path, "reason": reason} for path, reason in report.skipped],
         "resources": [resource_dict(item, report) for item in report.resources],
         "findings": [
             {

@@ -81,7 +81,7 @@ def render_table(report: Report, stream: IO[str], width: int | None = None, colo
     console = Console(file=stream, width=width, no_color=color is False, force_terminal=color, highlight=False)
     table = Table(title="Tollgate: compute requested by this change", title_justify="left", show_lines=False)
     table.add_column("", width=1)
-    table.add_column("Resource", overflow="fold", min_width=24)
+    table.add_column("Resource", overflow="fold", min_width=40)
     table.add_column("Type × count", overflow="fold")
     table.add_column("Region")
     table.add_column("Option")
@@ -124,6 +124,8 @@ def render_table(report: Report, stream: IO[str], width: int | None = None, colo
         console.print(f"[bold]{len(unpriced)} not priced[/bold] (left out of the totals, never counted as $0):")
         for name, reason in unpriced:
             console.print(f"  {name}: {reason}")
+    for path, reason in report.skipped:
+        console.print(f"Skipped {path}: {reason}")
     if report.sources:
         console.print(f"Prices: {report.pricing_mode}" + (f" catalog as of {report.catalog_as_of}" if report.catalog_as_of else ""))
         for source in report.sources:

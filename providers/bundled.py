@@ -6,25 +6,23 @@ Layout, all UTF-8 text with a header line:
 
     catalog/sources.json                    upstream sources (name, as-of date, licence) + build metadata
     catalog/regions.tsv                     provider, canonical region, display name, other aliases
-    catalog/<provider>/specs.tsv            one line per instance type
-    catalog/<provider>/prices/<shard>.tsv   one line per (instance type, region); cells "price:source_id"
-    catalog/gcp/accelerators.tsv            GCP per-GPU prices
+    catalog/<provider>/specs.tsv            one line per instance type, sorted
+    catalog/<provider>/prices/<shard>.tsv   one line per (instance type, region), sorted; cells are
+                                            "price:source_id" in on_demand/spot/reserved_1y/_3y order
+    catalog/gcp/accelerators.tsv            GCP per-GPU prices (on_demand, spot)
 
-Everything is loaded lazily and cached per file: constructing a `BundledCatalog` reads nothing, a
-price lookup reads one shard (all regions of one instance family), a spec lookup reads one
-provider's specs. The pre-commit path prices a handful of types, so it must not pay for parsing
-the whole catalog. Stdlib only, for the same reason.
+Everything is loaded lazily and cached: constructing a `BundledCatalog` reads nothing, a price
+lookup reads one shard file (every region of one instance family) and parses only the lines of
+the requested type, a spec lookup does the same in the provider's specs file. The pre-commit path
+prices a handful of types, so it must not pay for parsing the catalog (an Azure shard is 1.6 MB).
+Stdlib only, and no dataclass/regex work at import time, for the same reason.
 
 Prices stay decimal strings until a quote is built, then become exact `Money`; never float.
 """
 
 from __future__ import annotations
 
-import json
-import re
-from dataclasses import dataclass
-from importlib.resources import files
-from typing import Iterable, Protocol
+from typing import TYPE_CHECKING, Iterator, Protocol
 
 from tollgate.engine.money import Money
 from tollgate.engine.prices import (
@@ -36,10 +34,13 @@ from tollgate.engine.prices import (
     SourceInfo,
 )
 
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
 PROVIDERS = ("aws", "gcp", "azure")
 
-# Column order of the price cells in a shard line; GCP committed-use discounts sit in the
-# reserved columns because they are the same kind of commitment (see PRICE_OPTIONS).
+# Column order of the price cells in a shard line. GCP committed-use discounts sit in the reserved
+# columns because they are the same kind of 1y/3y commitment (see PRICE_OPTIONS).
 SHARD_PRICE_COLUMNS = PRICE_OPTIONS
 SPEC_COLUMNS = (
     "instance_type",
@@ -57,19 +58,13 @@ ACCELERATOR_PRICE_COLUMNS = ("on_demand", "spot")
 QUOTE_SOURCE = "bundled"
 
 _AZURE_SIZE_PREFIXES = ("standard_", "basic_")
-_LEADING_LETTERS = re.compile(r"[a-z]+")
-_NOT_SHARD_SAFE = re.compile(r"[^a-z0-9_]")
-_WHITESPACE_RUN = re.compile(r"\s+")
-# Zones price like their region: us-east-1a -> us-east-1, us-central1-f -> us-central1.
-_AWS_ZONE_SUFFIX = re.compile(r"^(.*-\d+)[a-z]$")
-_GCP_ZONE_SUFFIX = re.compile(r"^(.*\d)-[a-z]$")
-
+_SHARD_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_")
 
 
 class CatalogRoot(Protocol):
-    """What the catalog needs from its folder: a `pathlib.Path` or an importlib.resources
-    Traversable (wheel, zip) both qualify. Spelled out here because the stdlib's Traversable
-    moved between Python 3.10 and 3.11."""
+    """What the catalog needs from its folder. A `pathlib.Path` and an importlib.resources
+    Traversable (wheel, zip) both qualify; spelled out here because the stdlib's Traversable moved
+    between Python 3.10 and 3.11."""
 
     def __truediv__(self, child: str, /) -> CatalogRoot: ...
 
@@ -78,22 +73,23 @@ class CatalogRoot(Protocol):
     def read_text(self, encoding: str | None = None) -> str: ...
 
 
-# --- shard naming (shared with scripts/build_catalog.py so writer and reader agree) ---------------
+# --- naming rules shared with scripts/build_catalog.py, so writer and reader cannot drift ---------
 
 
 def shard_key(provider: str, instance_type: str) -> str:
-    """The price shard file (without .tsv) that holds every region's rows of `instance_type`.
+    """The price shard (file name without .tsv) that holds every region's rows of a type.
 
-    One shard per instance family keeps files small enough to parse in a few milliseconds while
-    a lookup still touches a single file. The result is always a safe file name ([a-z0-9_]+).
+    One shard per instance family keeps files small while a lookup still touches one file:
+    aws g5.xlarge -> g5, gcp a2-highgpu-1g -> a2, azure Standard_NC24ads_A100_v4 -> nc.
+    The result is always a safe file name ([a-z0-9_]+) whatever the input.
     """
     name = instance_type.strip().lower()
     if provider == "aws":
-        raw = name.split(".", 1)[0]  # g5.xlarge -> g5, ml.g5.xlarge -> ml
+        raw = name.split(".", 1)[0]  # ml.g5.xlarge -> ml: a shard that does not exist, a miss
     elif provider == "gcp":
-        raw = name.split("-", 1)[0]  # a2-highgpu-1g -> a2
+        raw = name.split("-", 1)[0]
     elif provider == "azure":
-        raw = _azure_series_letters(name)  # standard_nc24ads_a100_v4 -> nc
+        raw = _azure_series_letters(name)
     else:
         raw = name
     return _sanitize_shard_name(raw)
@@ -104,99 +100,135 @@ def _azure_series_letters(lowered_size: str) -> str:
         if lowered_size.startswith(prefix):
             lowered_size = lowered_size[len(prefix) :]
             break
-    match = _LEADING_LETTERS.match(lowered_size)
-    return match.group(0) if match else lowered_size
+    letters = len(lowered_size)
+    for index, char in enumerate(lowered_size):
+        if not ("a" <= char <= "z"):
+            letters = index
+            break
+    # A size that starts with a digit has no series letters; keep the whole name so it still lands
+    # in a deterministic shard instead of an empty one.
+    return lowered_size[:letters] or lowered_size
 
 
 def _sanitize_shard_name(raw: str) -> str:
     # Odd names ("u-12tb1", empty, non-ASCII) must still map to a file name on every OS.
-    safe = _NOT_SHARD_SAFE.sub("_", raw.lower())
+    safe = "".join(char if char in _SHARD_NAME_CHARS else "_" for char in raw.lower())
     return safe or "_"
 
 
 def type_lookup_key(provider: str, instance_type: str) -> str:
-    """How instance type names are compared: Azure sizes are case-insensitive, AWS/GCP exact."""
+    """How instance type names compare: Azure sizes case-insensitively, AWS/GCP exactly."""
     stripped = instance_type.strip()
     return stripped.lower() if provider == "azure" else stripped
 
 
 def region_alias_key(name: str) -> str:
-    """How region names and aliases are compared: case-insensitive, whitespace-insensitive runs."""
-    return _WHITESPACE_RUN.sub(" ", name.strip()).casefold()
+    """How region names and aliases compare: case-insensitive, runs of whitespace as one space."""
+    return " ".join(name.split()).casefold()
 
 
 def parse_price_cell(cell: str) -> tuple[str, str] | None:
-    """'1.006:karp-aws' -> ('1.006', 'karp-aws'); empty cell -> None."""
+    """'1.006:karp-aws' -> ('1.006', 'karp-aws'); an empty cell -> None."""
     if not cell:
         return None
     amount, _, source_id = cell.rpartition(":")
     return amount, source_id
 
 
-# --- parsed file contents ---------------------------------------------------------------------
+# --- parsed file contents (plain slotted classes: dataclass creation costs ~1 ms each at import) --
 
 
-@dataclass(frozen=True, slots=True)
+class _KeyedLines:
+    """A TSV file (header first) whose lines are sorted by their first field.
+
+    `lines_for(key)` finds the contiguous block of one key with str.find instead of splitting the
+    whole file, so a cold lookup in a 25,000-line shard costs about a millisecond.
+    """
+
+    __slots__ = ("_text", "_search_text", "_found")
+
+    def __init__(self, text: str, case_insensitive: bool) -> None:
+        self._text = text
+        # Azure keys are lower-cased; search a lower-cased copy and slice the original, which only
+        # works while lower() keeps offsets, i.e. for ASCII (the build script guarantees that).
+        self._search_text = text.lower() if case_insensitive else text
+        if len(self._search_text) != len(text):
+            raise ValueError("catalog file is not ASCII; rebuild it with scripts/build_catalog.py")
+        self._found: dict[str, list[list[str]]] = {}
+
+    def lines_for(self, key: str) -> list[list[str]]:
+        found = self._found.get(key)
+        if found is None:
+            found = self._found[key] = self._find(key)
+        return found
+
+    def all_lines(self) -> Iterator[list[str]]:
+        for line in self._text.split("\n")[1:]:
+            if line:
+                yield line.split("\t")
+
+    def _find(self, key: str) -> list[list[str]]:
+        if not key or "\t" in key or "\n" in key:
+            return []
+        prefix = key + "\t"
+        start = self._search_text.find("\n" + prefix)
+        lines: list[list[str]] = []
+        while start >= 0:
+            start += 1  # skip the newline before the line
+            end = self._text.find("\n", start)
+            end = len(self._text) if end < 0 else end
+            lines.append(self._text[start:end].split("\t"))
+            start = end if self._search_text.startswith(prefix, end + 1) else -1
+        return lines
+
+
 class _TypeRows:
-    """All price lines of one instance type: canonical spelling and region -> price cells."""
+    """All price lines of one instance type: its canonical spelling and region -> price cells."""
 
-    canonical: str
-    cells_by_region: dict[str, tuple[str, ...]]
+    __slots__ = ("canonical", "cells_by_region")
 
-
-@dataclass(frozen=True, slots=True)
-class _ProviderSpecs:
-    by_key: dict[str, InstanceSpec]  # type_lookup_key -> spec
-    ordered: tuple[InstanceSpec, ...]
+    def __init__(self, canonical: str, cells_by_region: dict[str, list[str]]) -> None:
+        self.canonical = canonical
+        self.cells_by_region = cells_by_region
 
 
-@dataclass(frozen=True, slots=True)
 class _RegionTable:
-    canonical_by_alias: dict[tuple[str, str], str]  # (provider, region_alias_key) -> canonical
-    regions: dict[str, tuple[str, ...]]  # provider -> canonical regions, sorted
-    display_names: dict[tuple[str, str], str]  # (provider, canonical) -> display name
+    __slots__ = ("canonical_by_alias", "regions", "display_names")
+
+    def __init__(self) -> None:
+        self.canonical_by_alias: dict[tuple[str, str], str] = {}  # (provider, alias key) -> id
+        self.regions: dict[str, tuple[str, ...]] = {}  # provider -> canonical ids, sorted
+        self.display_names: dict[tuple[str, str], str] = {}  # (provider, id) -> display name
 
 
-@dataclass(frozen=True, slots=True)
 class _SourceTable:
-    by_id: dict[str, SourceInfo]
-    catalog_as_of: str
+    __slots__ = ("by_id", "catalog_as_of")
 
-
-def _data_lines(text: str) -> Iterable[list[str]]:
-    """The tab-separated fields of every line after the header."""
-    lines = text.split("\n")
-    for line in lines[1:]:
-        if line:
-            yield line.split("\t")
-
-
-def _float_or_none(text: str) -> float | None:
-    return float(text) if text else None
-
-
-def _bool_or_none(text: str) -> bool | None:
-    if text == "true":
-        return True
-    if text == "false":
-        return False
-    return None
+    def __init__(self, by_id: dict[str, SourceInfo], catalog_as_of: str) -> None:
+        self.by_id = by_id
+        self.catalog_as_of = catalog_as_of
 
 
 # --- the catalog --------------------------------------------------------------------------------
 
 
 class BundledCatalog:
-    """`PriceSource` backed by the catalog files shipped in the package (mode "bundled")."""
+    """`PriceSource` backed by the catalog files shipped in the package (mode "bundled").
+
+    Caches are per instance and filled on demand. Concurrent first use from several threads can at
+    worst parse the same file twice; results are identical, so no lock is needed.
+    """
 
     mode = "bundled"
 
     def __init__(self, root: CatalogRoot | None = None) -> None:
         # Nothing is read here: construction must be free so every door can create one eagerly.
-        self._root_override = root
-        self._root: CatalogRoot | None = None
-        self._specs: dict[str, _ProviderSpecs] = {}
-        self._shards: dict[tuple[str, str], dict[str, _TypeRows]] = {}
+        self._root: CatalogRoot | None = root
+        self._spec_files: dict[str, _KeyedLines] = {}
+        self._specs: dict[tuple[str, str], InstanceSpec | None] = {}
+        self._all_specs: dict[str, tuple[InstanceSpec, ...]] = {}
+        self._shards: dict[tuple[str, str], _KeyedLines | None] = {}
+        self._type_rows_cache: dict[tuple[str, str], _TypeRows | None] = {}
         self._accelerators: dict[str, _TypeRows] | None = None
         self._regions: _RegionTable | None = None
         self._sources: _SourceTable | None = None
@@ -207,17 +239,23 @@ class BundledCatalog:
         provider = _normalize_provider(provider)
         if provider not in PROVIDERS:
             return None
-        return self._provider_specs(provider).by_key.get(type_lookup_key(provider, instance_type))
+        key = type_lookup_key(provider, instance_type)
+        cache_key = (provider, key)
+        if cache_key not in self._specs:
+            lines = self._spec_file(provider).lines_for(key)
+            self._specs[cache_key] = _spec_from_fields(provider, lines[0]) if lines else None
+        return self._specs[cache_key]
 
     def price(
         self, provider: str, region: str, instance_type: str, option: str, os: str = "linux"
     ) -> PriceResult:
         provider = _normalize_provider(provider)
         instance_type = instance_type.strip()
-        if os.strip().lower() != "linux":
+        os_name = os.strip().lower()
+        if os_name != "linux":
             return PriceMiss(
                 "os_not_covered",
-                f"the bundled catalog holds Linux prices only; {os.strip().lower()} is not covered",
+                f"the bundled catalog holds Linux prices only; {os_name} is not covered",
             )
         if option not in PRICE_OPTIONS:
             return _unknown_option(option)
@@ -225,7 +263,7 @@ class BundledCatalog:
             return _unknown_provider(provider)
         canonical_region = self.normalize_region(provider, region)
         if canonical_region is None:
-            return self._unknown_region(provider, region)
+            return _unknown_region(provider, region)
 
         rows = self._type_rows(provider, instance_type)
         if rows is None:
@@ -234,8 +272,8 @@ class BundledCatalog:
         if cells is None:
             return PriceMiss(
                 "not_in_region",
-                f"{rows.canonical} has no {canonical_region} price in the bundled catalog"
-                f" ({_where_priced(rows)})",
+                f"{rows.canonical} has no {canonical_region} price in the bundled catalog "
+                f"({_where_priced(rows)})",
             )
         cell = parse_price_cell(cells[SHARD_PRICE_COLUMNS.index(option)])
         if cell is None:
@@ -254,28 +292,27 @@ class BundledCatalog:
         if option not in PRICE_OPTIONS:
             return _unknown_option(option)
         if provider != "gcp":
-            # AWS and Azure sell GPUs only inside instance types, whose prices include them.
+            # AWS and Azure sell GPUs only as part of an instance type, whose price includes them.
             return PriceMiss(
                 "unknown_type",
                 f"separately attached accelerators are priced for gcp only; {provider} GPUs are "
-                "part of the instance type's price",
+                "included in the instance type's price",
             )
         canonical_region = self.normalize_region(provider, region)
         if canonical_region is None:
-            return self._unknown_region(provider, region)
+            return _unknown_region(provider, region)
         rows = self._accelerator_rows().get(accelerator)
         if rows is None:
             return PriceMiss(
-                "unknown_type",
-                f"'{accelerator}' is not a gcp accelerator type in the bundled catalog",
+                "unknown_type", f"'{accelerator}' is not a gcp accelerator type in the bundled catalog"
             )
         cells = rows.cells_by_region.get(canonical_region)
         if cells is None:
             return PriceMiss(
                 "not_in_region",
                 f"{accelerator} has no {canonical_region} price in the bundled catalog "
-                f"({_where_priced(rows)}; GPUs sold bundled with a machine type are priced in "
-                "that machine type's total)",
+                f"({_where_priced(rows)}; a GPU sold bundled with a machine type is included in "
+                "that machine type's price)",
             )
         if option not in ACCELERATOR_PRICE_COLUMNS:
             return PriceMiss(
@@ -288,23 +325,28 @@ class BundledCatalog:
         if cell is None:
             return PriceMiss(
                 "option_not_offered",
-                f"{accelerator} has no {option} price in {canonical_region} in the bundled catalog",
+                f"{accelerator} has no {_option_words(provider, option)} price in "
+                f"{canonical_region} in the bundled catalog",
             )
         return self._quote(*cell)
 
     def normalize_region(self, provider: str, region: str) -> str | None:
-        """Canonical region id for an id, display name or zone in any case; None when unknown."""
+        """Canonical region id for an id, display name or zone in any case; None when unknown.
+
+        "East US" / "EASTUS" -> eastus, "US East (N. Virginia)" -> us-east-1, and zones price like
+        their region: us-east-1a -> us-east-1, us-central1-f -> us-central1.
+        """
         provider = _normalize_provider(provider)
-        table = self._region_table()
+        aliases = self._region_table().canonical_by_alias
         key = region_alias_key(region)
-        found = table.canonical_by_alias.get((provider, key))
-        if found is not None:
-            return found
-        # Azure ids are their display names without spaces ("East US 2" -> eastus2).
-        found = table.canonical_by_alias.get((provider, key.replace(" ", "")))
-        if found is not None:
-            return found
-        return self._region_of_zone(provider, key, table)
+        found = aliases.get((provider, key))
+        if found is None:
+            # Azure ids are their display names without spaces ("East US 2" -> eastus2).
+            found = aliases.get((provider, key.replace(" ", "")))
+        if found is None:
+            zone_region = _region_of_zone(provider, key)
+            found = aliases.get((provider, zone_region)) if zone_region else None
+        return found
 
     def sources(self) -> list[SourceInfo]:
         return list(self._source_table().by_id.values())
@@ -319,14 +361,20 @@ class BundledCatalog:
         return self._source_table().catalog_as_of
 
     def types_for(self, provider: str) -> tuple[InstanceSpec, ...]:
-        """Every instance type with a spec, sorted by name (reads specs only, no prices)."""
+        """Every instance type with a spec, sorted by name (reads the specs file, no prices)."""
         provider = _normalize_provider(provider)
         if provider not in PROVIDERS:
             return ()
-        return self._provider_specs(provider).ordered
+        cached = self._all_specs.get(provider)
+        if cached is None:
+            lines = self._spec_file(provider).all_lines()
+            cached = self._all_specs[provider] = tuple(
+                _spec_from_fields(provider, fields) for fields in lines
+            )
+        return cached
 
     def regions_for(self, provider: str) -> tuple[str, ...]:
-        """Canonical ids of every region the catalog has prices for."""
+        """Canonical ids of every region the catalog has prices for, sorted."""
         return self._region_table().regions.get(_normalize_provider(provider), ())
 
     def region_display_name(self, provider: str, region: str) -> str | None:
@@ -338,17 +386,6 @@ class BundledCatalog:
 
     # --- misses that need catalog knowledge -------------------------------------------------------
 
-    def _unknown_region(self, provider: str, region: str) -> PriceMiss:
-        shown = region.strip()
-        if provider == "aws" and shown.lower().startswith("cn-"):
-            reason = (
-                f"AWS China regions such as {shown} are not in the bundled catalog "
-                "(their prices are in CNY)"
-            )
-        else:
-            reason = f"'{shown}' is not a {provider} region in the bundled catalog"
-        return PriceMiss("unknown_region", reason)
-
     def _type_without_prices(self, provider: str, instance_type: str, region: str) -> PriceMiss:
         if provider == "aws" and instance_type.lower().startswith("ml."):
             return PriceMiss(
@@ -358,11 +395,11 @@ class BundledCatalog:
             )
         spec = self.spec(provider, instance_type)
         if spec is None:
+            noun = "machine type" if provider == "gcp" else "instance type"
+            article = "an" if provider in ("aws", "azure") else "a"
             return PriceMiss(
                 "unknown_type",
-                f"'{instance_type}' is not an {provider} instance type in the bundled catalog"
-                if provider in ("aws", "azure")
-                else f"'{instance_type}' is not a {provider} machine type in the bundled catalog",
+                f"'{instance_type}' is not {article} {provider} {noun} in the bundled catalog",
             )
         return PriceMiss(
             "not_in_region",
@@ -370,18 +407,11 @@ class BundledCatalog:
             "(it has no price in any region)",
         )
 
-    def _region_of_zone(self, provider: str, key: str, table: _RegionTable) -> str | None:
-        pattern = {"aws": _AWS_ZONE_SUFFIX, "gcp": _GCP_ZONE_SUFFIX}.get(provider)
-        match = pattern.match(key) if pattern else None
-        if match is None:
-            return None
-        return table.canonical_by_alias.get((provider, match.group(1)))
-
     def _quote(self, amount: str, source_id: str) -> PriceQuote:
         source = self._source_table().by_id.get(source_id)
         if source is None:
-            # The build script writes only ids it also lists in sources.json; this is corruption.
-            raise ValueError(f"catalog price cites unknown source id {source_id!r}")
+            # The build writes only ids it also lists in sources.json: this is a corrupt catalog.
+            raise ValueError(f"bundled catalog price cites unknown source id {source_id!r}")
         return PriceQuote(
             unit_hourly=Money.from_str(amount),
             source=QUOTE_SOURCE,
@@ -393,7 +423,11 @@ class BundledCatalog:
 
     def _catalog_root(self) -> CatalogRoot:
         if self._root is None:
-            self._root = self._root_override or files("tollgate.providers") / "catalog"
+            # Imported here: importlib.resources pulls in pathlib/tempfile, which an import of
+            # this module should not pay for. files() works for editable, wheel and zip installs.
+            from importlib.resources import files
+
+            self._root = files("tollgate.providers") / "catalog"
         return self._root
 
     def _read(self, *parts: str) -> str | None:
@@ -406,36 +440,53 @@ class BundledCatalog:
         return node.read_text(encoding="utf-8")
 
     def _read_required(self, *parts: str) -> str:
-        # Specs, regions and sources exist for every build; their absence means a broken install,
+        # Specs, regions and sources exist in every build; their absence is a broken install,
         # which must not masquerade as "unknown type" misses.
         text = self._read(*parts)
         if text is None:
             raise FileNotFoundError(
-                f"bundled price catalog file {'/'.join(parts)} is missing from "
+                f"bundled price catalog file {'/'.join(parts)} is missing under "
                 f"{self._catalog_root()}; reinstall tollgate or run scripts/build_catalog.py"
             )
         return text
 
-    def _provider_specs(self, provider: str) -> _ProviderSpecs:
-        cached = self._specs.get(provider)
-        if cached is None:
-            cached = _parse_specs(provider, self._read_required(provider, "specs.tsv"))
-            self._specs[provider] = cached
-        return cached
+    def _spec_file(self, provider: str) -> _KeyedLines:
+        found = self._spec_files.get(provider)
+        if found is None:
+            text = self._read_required(provider, "specs.tsv")
+            found = self._spec_files[provider] = _KeyedLines(text, provider == "azure")
+        return found
+
+    def _shard(self, provider: str, name: str) -> _KeyedLines | None:
+        cache_key = (provider, name)
+        if cache_key not in self._shards:
+            text = self._read(provider, "prices", f"{name}.tsv")
+            self._shards[cache_key] = (
+                _KeyedLines(text, provider == "azure") if text is not None else None
+            )
+        return self._shards[cache_key]
 
     def _type_rows(self, provider: str, instance_type: str) -> _TypeRows | None:
-        shard_id = (provider, shard_key(provider, instance_type))
-        shard = self._shards.get(shard_id)
-        if shard is None:
-            text = self._read(provider, "prices", f"{shard_id[1]}.tsv") or ""
-            shard = _parse_price_lines(provider, text, len(SHARD_PRICE_COLUMNS))
-            self._shards[shard_id] = shard
-        return shard.get(type_lookup_key(provider, instance_type))
+        key = type_lookup_key(provider, instance_type)
+        cache_key = (provider, key)
+        if cache_key not in self._type_rows_cache:
+            shard = self._shard(provider, shard_key(provider, instance_type))
+            lines = shard.lines_for(key) if shard is not None else []
+            self._type_rows_cache[cache_key] = _rows_from_lines(lines, len(SHARD_PRICE_COLUMNS))
+        return self._type_rows_cache[cache_key]
 
     def _accelerator_rows(self) -> dict[str, _TypeRows]:
         if self._accelerators is None:
-            text = self._read_required("gcp", "accelerators.tsv")
-            self._accelerators = _parse_accelerators(text)
+            # 82 lines: parse it whole. Lines are region-first; group them by accelerator.
+            lines = _KeyedLines(self._read_required("gcp", "accelerators.tsv"), False).all_lines()
+            grouped: dict[str, list[list[str]]] = {}
+            for region, accelerator, *cells in lines:
+                grouped.setdefault(accelerator, []).append([accelerator, region, *cells])
+            self._accelerators = {
+                accelerator: rows
+                for accelerator, group in grouped.items()
+                if (rows := _rows_from_lines(group, len(ACCELERATOR_PRICE_COLUMNS))) is not None
+            }
         return self._accelerators
 
     def _region_table(self) -> _RegionTable:
@@ -452,75 +503,57 @@ class BundledCatalog:
 # --- parsers ------------------------------------------------------------------------------------
 
 
-def _parse_specs(provider: str, text: str) -> _ProviderSpecs:
-    by_key: dict[str, InstanceSpec] = {}
-    for fields in _data_lines(text):
-        name, vcpu, memory, gpu_count, gpu_model, gpu_memory, family, arch, current = fields
-        spec = InstanceSpec(
-            provider=provider,
-            instance_type=name,
-            vcpu=float(vcpu),
-            memory_gib=_float_or_none(memory),
-            gpu_count=float(gpu_count) if gpu_count else 0.0,
-            gpu_model=gpu_model or None,
-            gpu_memory_gib=_float_or_none(gpu_memory),
-            family=family,
-            arch=arch,
-            current_generation=_bool_or_none(current),
-        )
-        by_key[type_lookup_key(provider, name)] = spec
-    ordered = tuple(sorted(by_key.values(), key=lambda s: s.instance_type))
-    return _ProviderSpecs(by_key=by_key, ordered=ordered)
-
-
-def _parse_price_lines(provider: str, text: str, cell_count: int) -> dict[str, _TypeRows]:
-    """name<TAB>region<TAB>cells... lines, grouped by instance type lookup key."""
-    rows: dict[str, _TypeRows] = {}
-    for fields in _data_lines(text):
-        name, region, cells = fields[0], fields[1], tuple(fields[2 : 2 + cell_count])
-        key = type_lookup_key(provider, name)
-        entry = rows.get(key)
-        if entry is None:
-            entry = rows[key] = _TypeRows(canonical=name, cells_by_region={})
-        entry.cells_by_region[region] = cells
-    return rows
-
-
-def _parse_accelerators(text: str) -> dict[str, _TypeRows]:
-    # accelerators.tsv is region-first (region, accelerator_type, ...): swap into the shard shape.
-    swapped = "\n".join(
-        "\t".join([fields[1], fields[0], *fields[2:]]) for fields in _data_lines(text)
+def _spec_from_fields(provider: str, fields: list[str]) -> InstanceSpec:
+    name, vcpu, memory, gpu_count, gpu_model, gpu_memory, family, arch, current = fields
+    return InstanceSpec(
+        provider=provider,
+        instance_type=name,
+        vcpu=float(vcpu),
+        memory_gib=float(memory) if memory else None,
+        gpu_count=float(gpu_count) if gpu_count else 0.0,
+        gpu_model=gpu_model or None,
+        gpu_memory_gib=float(gpu_memory) if gpu_memory else None,
+        family=family,
+        arch=arch,
+        current_generation={"true": True, "false": False}.get(current),
     )
-    return _parse_price_lines("gcp", "header\n" + swapped, len(ACCELERATOR_PRICE_COLUMNS))
+
+
+def _rows_from_lines(lines: list[list[str]], cell_count: int) -> _TypeRows | None:
+    """[name, region, cells...] lines of one type -> _TypeRows; no lines -> None."""
+    if not lines:
+        return None
+    cells_by_region = {fields[1]: fields[2 : 2 + cell_count] for fields in lines}
+    return _TypeRows(canonical=lines[0][0], cells_by_region=cells_by_region)
 
 
 def _parse_regions(text: str) -> _RegionTable:
-    canonical_by_alias: dict[tuple[str, str], str] = {}
+    table = _RegionTable()
     regions: dict[str, list[str]] = {}
-    display_names: dict[tuple[str, str], str] = {}
-    for provider, region, display_name, aliases in _data_lines(text):
+    for provider, region, display_name, aliases in _KeyedLines(text, False).all_lines():
         regions.setdefault(provider, []).append(region)
-        display_names[(provider, region)] = display_name
-        names = [region, display_name, *(a for a in aliases.split("|") if a)]
-        for name in names:
-            canonical_by_alias[(provider, region_alias_key(name))] = region
-    return _RegionTable(
-        canonical_by_alias=canonical_by_alias,
-        regions={p: tuple(sorted(r)) for p, r in regions.items()},
-        display_names=display_names,
-    )
+        table.display_names[(provider, region)] = display_name
+        for name in (region, display_name, *aliases.split("|")):
+            if name:
+                table.canonical_by_alias[(provider, region_alias_key(name))] = region
+    table.regions = {provider: tuple(sorted(ids)) for provider, ids in regions.items()}
+    return table
 
 
 def _parse_sources(text: str) -> _SourceTable:
-    document = json.loads(text)
+    import json  # ~3 ms; only a quote or a provenance question needs it
+
+    document: Mapping[str, object] = json.loads(text)
+    entries = document.get("sources", [])
+    catalog = document.get("catalog", {})
+    assert isinstance(entries, list) and isinstance(catalog, dict), "malformed sources.json"
     by_id = {
         entry["id"]: SourceInfo(
             id=entry["id"], name=entry["name"], as_of=entry["as_of"], licence=entry["licence"]
         )
-        for entry in document.get("sources", [])
+        for entry in entries
     }
-    catalog_as_of = str(document.get("catalog", {}).get("as_of", ""))
-    return _SourceTable(by_id=by_id, catalog_as_of=catalog_as_of)
+    return _SourceTable(by_id=by_id, catalog_as_of=str(catalog.get("as_of", "")))
 
 
 # --- small helpers ------------------------------------------------------------------------------
@@ -530,11 +563,20 @@ def _normalize_provider(provider: str) -> str:
     return provider.strip().lower()
 
 
+def _region_of_zone(provider: str, key: str) -> str | None:
+    """us-east-1a -> us-east-1 (AWS), us-central1-f -> us-central1 (GCP); otherwise None."""
+    if provider == "aws" and len(key) > 1 and key[-1].isalpha() and key[-2].isdigit():
+        return key[:-1]
+    if provider == "gcp" and len(key) > 2 and key[-2] == "-" and key[-1].isalpha():
+        return key[:-2]
+    return None
+
+
 def _option_words(provider: str, option: str) -> str:
-    # Say "cud_1y" for GCP so the reason uses the provider's own word for the commitment.
     if provider == "gcp" and option.startswith("reserved_"):
+        # Use GCP's own word for the commitment so the reason matches what users wrote.
         return f"committed-use ({option.replace('reserved_', 'cud_')})"
-    return option.replace("_", "-") if option == "on_demand" else option
+    return "on-demand" if option == "on_demand" else option
 
 
 def _where_priced(rows: _TypeRows) -> str:
@@ -544,11 +586,23 @@ def _where_priced(rows: _TypeRows) -> str:
     return f"it has prices in {len(regions)} other regions"
 
 
+def _unknown_region(provider: str, region: str) -> PriceMiss:
+    shown = region.strip()
+    if provider == "aws" and shown.lower().startswith("cn-"):
+        reason = (
+            f"AWS China regions such as {shown} are not in the bundled catalog "
+            "(their prices are in CNY)"
+        )
+    else:
+        reason = f"'{shown}' is not a {provider} region in the bundled catalog"
+    return PriceMiss("unknown_region", reason)
+
+
 def _unknown_option(option: str) -> PriceMiss:
     return PriceMiss(
         "option_not_offered",
         f"'{option}' is not a purchase option of the bundled catalog "
-        f"(known: {', '.join(PRICE_OPTIONS)})",
+        f"(it knows {', '.join(PRICE_OPTIONS)})",
     )
 
 

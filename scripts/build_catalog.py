@@ -542,6 +542,14 @@ def tsv(header: Iterable[str], lines: Iterable[Iterable[str]]) -> str:
     return out.getvalue()
 
 
+def ascii_only(text: str) -> str:
+    # The reader finds Azure sizes in a lower-cased copy of the file and slices the original at
+    # the same offsets, which holds only for ASCII.
+    if not text.isascii():
+        raise BuildError("specs and price shards must be ASCII")
+    return text
+
+
 def price_line(instance_type: str, region: str, line: PriceCells, columns: Iterable[str]) -> list[str]:
     return [instance_type, region, *(line.get(column, "") for column in columns)]
 
@@ -738,10 +746,10 @@ def build(source_dir: Path, out_dir: Path) -> dict[str, object]:
     counts: dict[str, object] = {}
     regions_in_data: dict[str, set[str]] = defaultdict(set)
     for provider in PROVIDERS:
-        out.write(f"{provider}/specs.tsv", tsv(SPEC_COLUMNS, specs.get(provider, [])))
+        out.write(f"{provider}/specs.tsv", ascii_only(tsv(SPEC_COLUMNS, specs.get(provider, []))))
         shards = shard_texts(prices.get(provider, {}), provider)
         for shard, text in shards.items():
-            out.write(f"{provider}/prices/{shard}.tsv", text)
+            out.write(f"{provider}/prices/{shard}.tsv", ascii_only(text))
         provider_cells = prices.get(provider, {})
         regions_in_data[provider].update(region for _, region in provider_cells)
         spec_keys = {type_lookup_key(provider, fields[0]) for fields in specs.get(provider, [])}

@@ -5,28 +5,47 @@ from __future__ import annotations
 from typing import Any
 
 from tollgate.engine.model import ComputeRequest, Provider, PurchaseOption, Quantity
+from tollgate.engine.terraform.plan_context import PlanContext
+from tollgate.engine.terraform.plan_file import PlanResource
 from tollgate.engine.terraform.view import ResourceView, extractor, string_map
 
 AZURE = Provider.AZURE
 
 
-def azure_location(view: ResourceView, values: dict[str, Any] | None = None) -> tuple[str | None, str | None]:
+_LOCATION_LINKS = (
+    ("location", "azurerm_resource_group"),
+    ("resource_group_name", "azurerm_resource_group"),
+    ("kubernetes_cluster_id", "azurerm_kubernetes_cluster"),
+)
+
+
+def azure_location(view: ResourceView) -> tuple[str | None, str | None]:
     """The resource's location, else the location of what it references (resource group, cluster)."""
-    own = (values or view.values).get("location")
+    own = view.values.get("location")
     if isinstance(own, str) and own:
         return own, "location attribute"
-    for attribute, target in (
-        ("location", "azurerm_resource_group"),
-        ("resource_group_name", "azurerm_resource_group"),
-        ("kubernetes_cluster_id", "azurerm_kubernetes_cluster"),
-    ):
-        for linked in view.ctx.referenced(view.resource, attribute, target):
-            values_of_target = linked.after if isinstance(linked.after, dict) else linked.before
-            location = values_of_target.get("location") if isinstance(values_of_target, dict) else None
-            if isinstance(location, str) and location:
-                return location, f"location of {linked.address}"
+    found = _linked_location(view.ctx, view.resource, depth=0)
+    if found:
+        return found
     view.mark_unknown("location")
     return None, None
+
+
+def _linked_location(ctx: PlanContext, resource: PlanResource, depth: int) -> tuple[str, str] | None:
+    # A node pool's location is its cluster's, whose location is often its resource group's:
+    # follow at most two links.
+    if depth > 2:
+        return None
+    for attribute, target in _LOCATION_LINKS:
+        for linked in ctx.referenced(resource, attribute, target):
+            values = linked.after if isinstance(linked.after, dict) else linked.before
+            location = values.get("location") if isinstance(values, dict) else None
+            if isinstance(location, str) and location:
+                return location, f"location of {linked.address}"
+            deeper = _linked_location(ctx, linked, depth + 1)
+            if deeper:
+                return deeper
+    return None
 
 
 def priority_option(priority: Any, where: str = "priority") -> tuple[PurchaseOption, str]:
