@@ -105,7 +105,7 @@ def price_state(request: ComputeRequest, prices: PriceSource, default_regions: d
     region = _region(request, prices, default_regions, state)
     state.region = region
     instance_type = request.instance_type
-    spec = prices.spec(provider, instance_type) if instance_type else None
+    spec = _spec(prices, provider, instance_type, state) if instance_type else None
     state.spec = spec
     state.instances = _instances(request.quantity, spec, state)
     state.gpus = _gpus(request, spec, state.instances)
@@ -137,6 +137,19 @@ def price_state(request: ComputeRequest, prices: PriceSource, default_regions: d
         return state
     state.hourly = total
     return state
+
+
+def _spec(prices: PriceSource, provider: str, instance_type: str, state: StatePrice) -> InstanceSpec | None:
+    spec = prices.spec(provider, instance_type)
+    # Fix (tests/corpus, EXPECTED.md case 9): a SageMaker ML instance (ml.g5.2xlarge) runs on the
+    # EC2 hardware of the same name, so its GPUs/vCPUs come from that spec; without this its GPUs
+    # were reported as none. Only the spec is borrowed: the price is still looked up for the ml.*
+    # type, so it stays unpriced (never the EC2 price) when the catalog has no SageMaker prices.
+    if spec is None and provider == "aws" and instance_type.lower().startswith("ml."):
+        spec = prices.spec(provider, instance_type[3:])
+        if spec is not None:
+            state.notes.append(f"GPU/vCPU spec of {instance_type} from EC2 {spec.instance_type} (same hardware)")
+    return spec
 
 
 def _unknown_type(request: ComputeRequest) -> bool:

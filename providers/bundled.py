@@ -70,7 +70,9 @@ class CatalogRoot(Protocol):
 
     def is_file(self) -> bool: ...
 
-    def read_text(self, encoding: str | None = None) -> str: ...
+    def is_dir(self) -> bool: ...
+
+    def read_bytes(self) -> bytes: ...
 
 
 # --- naming rules shared with scripts/build_catalog.py, so writer and reader cannot drift ---------
@@ -139,46 +141,60 @@ def parse_price_cell(cell: str) -> tuple[str, str] | None:
 
 
 class _KeyedLines:
-    """A TSV file (header first) whose lines are sorted by their first field.
+    """A UTF-8 TSV file (header first) whose lines are sorted by their first field.
 
-    `lines_for(key)` finds the contiguous block of one key with str.find instead of splitting the
-    whole file, so a cold lookup in a 25,000-line shard costs about a millisecond.
+    `lines_for(key)` finds the contiguous block of one key with bytes.find instead of decoding and
+    splitting the whole file, so a cold lookup in a 1.6 MB, 25,000-line Azure shard costs about a
+    millisecond. Only the matching lines are decoded.
     """
 
-    __slots__ = ("_text", "_search_text", "_found")
+    __slots__ = ("_data", "_case_insensitive", "_lowered", "_found")
 
-    def __init__(self, text: str, case_insensitive: bool) -> None:
-        self._text = text
-        # Azure keys are lower-cased; search a lower-cased copy and slice the original, which only
-        # works while lower() keeps offsets, i.e. for ASCII (the build script guarantees that).
-        self._search_text = text.lower() if case_insensitive else text
-        if len(self._search_text) != len(text):
-            raise ValueError("catalog file is not ASCII; rebuild it with scripts/build_catalog.py")
+    def __init__(self, data: bytes, case_insensitive: bool) -> None:
+        self._data = data
+        self._case_insensitive = case_insensitive
+        self._lowered: bytes | None = None  # built on the first lookup that needs it
         self._found: dict[str, list[list[str]]] = {}
 
-    def lines_for(self, key: str) -> list[list[str]]:
+    def lines_for(self, key: str, spelling: str = "") -> list[list[str]]:
+        """Lines whose first field is `key` (lower-case for case-insensitive files). `spelling`,
+        the caller's original text, is tried verbatim first: usually it is already canonical,
+        which spares lower-casing the whole file."""
         found = self._found.get(key)
         if found is None:
-            found = self._found[key] = self._find(key)
+            found = self._found[key] = self._find(key, spelling)
         return found
 
     def all_lines(self) -> Iterator[list[str]]:
-        for line in self._text.split("\n")[1:]:
+        for line in self._data.decode("utf-8").split("\n")[1:]:
             if line:
                 yield line.split("\t")
 
-    def _find(self, key: str) -> list[list[str]]:
+    def _find(self, key: str, spelling: str) -> list[list[str]]:
         if not key or "\t" in key or "\n" in key:
             return []
-        prefix = key + "\t"
-        start = self._search_text.find("\n" + prefix)
+        if self._case_insensitive and spelling and spelling != key:
+            exact = self._find_in(self._data, spelling.encode("utf-8"))
+            if exact:
+                return exact
+        haystack = self._data
+        if self._case_insensitive:
+            # bytes.lower() changes ASCII letters only, so offsets stay valid for slicing _data.
+            if self._lowered is None:
+                self._lowered = self._data.lower()
+            haystack = self._lowered
+        return self._find_in(haystack, key.encode("utf-8"))
+
+    def _find_in(self, haystack: bytes, key: bytes) -> list[list[str]]:
+        prefix = key + b"\t"
+        start = haystack.find(b"\n" + prefix)
         lines: list[list[str]] = []
         while start >= 0:
             start += 1  # skip the newline before the line
-            end = self._text.find("\n", start)
-            end = len(self._text) if end < 0 else end
-            lines.append(self._text[start:end].split("\t"))
-            start = end if self._search_text.startswith(prefix, end + 1) else -1
+            end = self._data.find(b"\n", start)
+            end = len(self._data) if end < 0 else end
+            lines.append(self._data[start:end].decode("utf-8").split("\t"))
+            start = end if haystack.startswith(prefix, end + 1) else -1
         return lines
 
 
@@ -242,7 +258,7 @@ class BundledCatalog:
         key = type_lookup_key(provider, instance_type)
         cache_key = (provider, key)
         if cache_key not in self._specs:
-            lines = self._spec_file(provider).lines_for(key)
+            lines = self._spec_file(provider).lines_for(key, instance_type.strip())
             self._specs[cache_key] = _spec_from_fields(provider, lines[0]) if lines else None
         return self._specs[cache_key]
 
@@ -396,10 +412,9 @@ class BundledCatalog:
         spec = self.spec(provider, instance_type)
         if spec is None:
             noun = "machine type" if provider == "gcp" else "instance type"
-            article = "an" if provider in ("aws", "azure") else "a"
             return PriceMiss(
                 "unknown_type",
-                f"'{instance_type}' is not {article} {provider} {noun} in the bundled catalog",
+                f"'{instance_type}' is not {_a(provider)} {noun} in the bundled catalog",
             )
         return PriceMiss(
             "not_in_region",
@@ -430,39 +445,46 @@ class BundledCatalog:
             self._root = files("tollgate.providers") / "catalog"
         return self._root
 
-    def _read(self, *parts: str) -> str | None:
-        """A catalog file's text, or None when it does not exist (e.g. no shard for 'ml.*')."""
+    def _read(self, *parts: str) -> bytes | None:
+        """A catalog file's bytes, or None when it does not exist (e.g. no shard for 'ml.*')."""
         node = self._catalog_root()
         for part in parts:
             node = node / part
         if not node.is_file():
             return None
-        return node.read_text(encoding="utf-8")
+        return node.read_bytes()
 
-    def _read_required(self, *parts: str) -> str:
+    def _read_required(self, *parts: str) -> bytes:
         # Specs, regions and sources exist in every build; their absence is a broken install,
         # which must not masquerade as "unknown type" misses.
-        text = self._read(*parts)
-        if text is None:
+        data = self._read(*parts)
+        if data is None:
             raise FileNotFoundError(
                 f"bundled price catalog file {'/'.join(parts)} is missing under "
                 f"{self._catalog_root()}; reinstall tollgate or run scripts/build_catalog.py"
             )
-        return text
+        return data
 
     def _spec_file(self, provider: str) -> _KeyedLines:
         found = self._spec_files.get(provider)
         if found is None:
-            text = self._read_required(provider, "specs.tsv")
-            found = self._spec_files[provider] = _KeyedLines(text, provider == "azure")
+            data = self._read_required(provider, "specs.tsv")
+            found = self._spec_files[provider] = _KeyedLines(data, provider == "azure")
         return found
 
     def _shard(self, provider: str, name: str) -> _KeyedLines | None:
         cache_key = (provider, name)
         if cache_key not in self._shards:
-            text = self._read(provider, "prices", f"{name}.tsv")
+            data = self._read(provider, "prices", f"{name}.tsv")
+            if data is None and not (self._catalog_root() / provider / "prices").is_dir():
+                # No shards at all is a packaging fault (package-data missing the prices glob);
+                # answering "no price" for every type would hide it.
+                raise FileNotFoundError(
+                    f"bundled price catalog has no {provider}/prices folder under "
+                    f"{self._catalog_root()}; reinstall tollgate or run scripts/build_catalog.py"
+                )
             self._shards[cache_key] = (
-                _KeyedLines(text, provider == "azure") if text is not None else None
+                _KeyedLines(data, provider == "azure") if data is not None else None
             )
         return self._shards[cache_key]
 
@@ -471,7 +493,7 @@ class BundledCatalog:
         cache_key = (provider, key)
         if cache_key not in self._type_rows_cache:
             shard = self._shard(provider, shard_key(provider, instance_type))
-            lines = shard.lines_for(key) if shard is not None else []
+            lines = shard.lines_for(key, instance_type.strip()) if shard is not None else []
             self._type_rows_cache[cache_key] = _rows_from_lines(lines, len(SHARD_PRICE_COLUMNS))
         return self._type_rows_cache[cache_key]
 
@@ -527,10 +549,10 @@ def _rows_from_lines(lines: list[list[str]], cell_count: int) -> _TypeRows | Non
     return _TypeRows(canonical=lines[0][0], cells_by_region=cells_by_region)
 
 
-def _parse_regions(text: str) -> _RegionTable:
+def _parse_regions(data: bytes) -> _RegionTable:
     table = _RegionTable()
     regions: dict[str, list[str]] = {}
-    for provider, region, display_name, aliases in _KeyedLines(text, False).all_lines():
+    for provider, region, display_name, aliases in _KeyedLines(data, False).all_lines():
         regions.setdefault(provider, []).append(region)
         table.display_names[(provider, region)] = display_name
         for name in (region, display_name, *aliases.split("|")):
@@ -540,10 +562,10 @@ def _parse_regions(text: str) -> _RegionTable:
     return table
 
 
-def _parse_sources(text: str) -> _SourceTable:
+def _parse_sources(data: bytes) -> _SourceTable:
     import json  # ~3 ms; only a quote or a provenance question needs it
 
-    document: Mapping[str, object] = json.loads(text)
+    document: Mapping[str, object] = json.loads(data)
     entries = document.get("sources", [])
     catalog = document.get("catalog", {})
     assert isinstance(entries, list) and isinstance(catalog, dict), "malformed sources.json"
@@ -561,6 +583,11 @@ def _parse_sources(text: str) -> _SourceTable:
 
 def _normalize_provider(provider: str) -> str:
     return provider.strip().lower()
+
+
+def _a(provider: str) -> str:
+    """'an aws', 'an azure', 'a gcp': reasons are read by people."""
+    return f"an {provider}" if provider[:1] in tuple("aeiou") else f"a {provider}"
 
 
 def _region_of_zone(provider: str, key: str) -> str | None:
@@ -594,7 +621,7 @@ def _unknown_region(provider: str, region: str) -> PriceMiss:
             "(their prices are in CNY)"
         )
     else:
-        reason = f"'{shown}' is not a {provider} region in the bundled catalog"
+        reason = f"'{shown}' is not {_a(provider)} region in the bundled catalog"
     return PriceMiss("unknown_region", reason)
 
 
