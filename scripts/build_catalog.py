@@ -398,7 +398,7 @@ def sha256_of(path: Path) -> str:
 def verify_all_regions_is_superset(
     all_regions: list[dict[str, str]], major_regions: list[dict[str, str]]
 ) -> None:
-    """prices.csv must be a strict subset of the all-regions file, row for row, value for value.
+    """prices.csv must be a subset of the all-regions file, row for row, value for value.
 
     Only the all-regions file is used; if the two ever disagree, which one is right is a question
     for the data, not something to paper over here.
@@ -598,7 +598,7 @@ def sources_document(
     counts: Mapping[str, object],
     inputs: Mapping[str, object],
 ) -> str:
-    listed = [u for u in upstreams]
+    listed = list(upstreams)
     as_of = max(u.as_of for u in listed)
     document = {
         "catalog": {
@@ -682,16 +682,18 @@ Spare Cores project (https://sparecores.com). Spec rows do not record their sour
 * AWS reserved_1y/reserved_3y: Standard class, All Upfront, amortized to an effective hourly rate.
 * GCP reserved_1y/reserved_3y are the 1- and 3-year committed-use discount (CUD) prices as computed
   by Cyclenerd (resource-based), stored in the reserved columns.
-* AWS spot prices are 2024-04 regional averages; other spot prices are snapshots at the source date.
+* AWS spot prices are 2024-04 regional averages; GCP and Azure spot prices are snapshots at the
+  source date. Spot prices were not cross-checked between sources.
 * Azure on-demand: karp-azure, falling back to anycloud; 1,436 karp-azure rows that carried the
   Windows price were replaced with anycloud's Linux price (cells then cite anycloud-azure).
 
 ## Known gaps (summary of PROVENANCE.md)
 
-1. AWS families launched after 2024-04 (g6, g6e, gr6, p5en, p6, trn2, c8/m8/r8, ...) and 17 repriced
+1. AWS families launched after 2024-04 (g6, g6e, gr6, p5en, p6, c8/m8/r8, ...) and 17 repriced
    types (p4d, p4de, p5.48xlarge, several .metal) have on-demand prices in us-east-1 (and GovCloud)
-   only; p5e, trn2 and dl2q have no price at all.
-2. AWS spot is a 2024-04 average, with nothing for newer types.
+   only; p5e, trn2 and dl2q have a spec but no price at all.
+2. AWS spot is a 2024-04 regional average (opszero; 3 us-east-1 cells come from leaner and
+   vantage-x2iedn), with nothing for newer types.
 3. AWS reserved: us-east-1 1y only (2023-08) plus x2iedn.32xlarge 1y/3y in 25 regions; no
    convertible or no-upfront terms. AWS China (CNY prices) is excluded.
 4. Azure reserved prices are missing entirely.
@@ -734,8 +736,11 @@ def build(source_dir: Path, out_dir: Path) -> dict[str, object]:
     price_rows = read_csv_rows(source_dir / ALL_REGIONS_FILE)
     accelerator_rows = read_csv_rows(source_dir / ACCELERATORS_FILE)
     major_path = source_dir / MAJOR_REGIONS_FILE
+    major_rows_checked = 0
     if major_path.exists():
-        verify_all_regions_is_superset(price_rows, read_csv_rows(major_path))
+        major_rows = read_csv_rows(major_path)
+        verify_all_regions_is_superset(price_rows, major_rows)
+        major_rows_checked = len(major_rows)
 
     sources = SourceIds(UPSTREAMS)
     specs = build_specs(spec_rows)
@@ -800,7 +805,12 @@ def build(source_dir: Path, out_dir: Path) -> dict[str, object]:
     catalog_as_of = max(u.as_of for u in UPSTREAMS)
     out.write("ATTRIBUTION.md", attribution_markdown(UPSTREAMS, catalog_as_of, counts))
     stale = out.remove_stale_shards()
-    return {"files": len(out.written), "stale_removed": [str(p) for p in stale], "counts": counts}
+    return {
+        "files": len(out.written),
+        "stale_removed": [str(p) for p in stale],
+        "prices_csv_rows_found_identical_in_all_regions": major_rows_checked,
+        "counts": counts,
+    }
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

@@ -16,7 +16,7 @@ from tollgate.engine.model import SourceLocation
 from tollgate.engine.terraform.plan_context import PlanContext
 from tollgate.engine.terraform.plan_file import PlanResource
 
-_BLOCK_RE = re.compile(r'^\s*resource\s+"([^"]+)"\s+"([^"]+)"', re.MULTILINE)
+_BLOCK_RE = re.compile(r'^[ \t]*resource[ \t]+"([^"]+)"\s+"([^"]+)"', re.MULTILINE)
 
 
 class SourceMap:

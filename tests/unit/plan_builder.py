@@ -35,6 +35,7 @@ def _split(address: str) -> tuple[str | None, str, str, Any]:
             i += 1
         module_parts.append(f"module.{rest[:i]}")
         rest = rest[i + 1 :]
+    rest = rest.removeprefix("data.")
     type_, _, name = rest.partition(".")
     index: Any = None
     if name.endswith("]") and "[" in name:
@@ -100,11 +101,12 @@ def ref(*references: str) -> dict[str, Any]:
 
 
 def provider(name: str, alias: str | None = None, **expressions: Any) -> tuple[str, dict[str, Any]]:
-    """(provider_config key, block). Expression values that are not dicts become constants."""
+    """(provider_config key, block). Values that are not dicts (expressions) or lists (nested
+    blocks such as default_tags) become constants."""
     block: dict[str, Any] = {
         "name": name,
         "full_name": _PROVIDER_BY_PREFIX.get(name, f"registry.terraform.io/hashicorp/{name}"),
-        "expressions": {k: v if isinstance(v, dict) else const(v) for k, v in expressions.items()},
+        "expressions": {k: v if isinstance(v, (dict, list)) else const(v) for k, v in expressions.items()},
     }
     if alias:
         block["alias"] = alias
