@@ -393,6 +393,42 @@ def test_asg_launch_template_by_name_when_the_plan_id_is_the_literal_unknown(tmp
     assert request.tags == {}
 
 
+def test_asg_with_count_uses_the_launch_template_of_the_same_index(tmp_path):
+    # `launch_template { id = aws_launch_template.group[count.index].id }`: Terraform records the
+    # reference as the resource plus count.index, so the pairing is by index.
+    doc = aws_plan(
+        [
+            change("aws_launch_template.group[0]", lt("g0", "m6i.large"), after_unknown={"id": True}),
+            change("aws_launch_template.group[1]", lt("g1", "c6i.xlarge"), after_unknown={"id": True}),
+            change("aws_autoscaling_group.group[0]", asg(1, 1, 2), after_unknown=ASG_UNKNOWN),
+            change("aws_autoscaling_group.group[1]", asg(2, 1, 2), after_unknown=ASG_UNKNOWN),
+        ],
+        [config("aws_autoscaling_group.group", {"launch_template": [{"id": ref("aws_launch_template.group", "count.index")}]})],
+    )
+    requests = by_address(read(tmp_path, doc))
+    assert requests["aws_autoscaling_group.group[0]"].instance_type == "m6i.large"
+    assert requests["aws_autoscaling_group.group[1]"].instance_type == "c6i.xlarge"
+
+
+def test_launch_template_spot_market_makes_its_instances_spot(tmp_path):
+    doc = aws_plan(
+        [
+            change("aws_launch_template.spot", lt("spot", "c5.large", market=[{"market_type": "spot", "spot_options": []}]), after_unknown={"id": True}),
+            change("aws_autoscaling_group.g", asg(2, 1, 4), after_unknown=ASG_UNKNOWN),
+            change("aws_instance.i", instance(None, launch_template=[{"version": "$Latest"}]), after_unknown=dict(INSTANCE_UNKNOWN, instance_type=True, launch_template=[{"id": True}])),
+        ],
+        [
+            config("aws_autoscaling_group.g", {"launch_template": [{"id": ref("aws_launch_template.spot.id", "aws_launch_template.spot")}]}),
+            config("aws_instance.i", {"launch_template": [{"id": ref("aws_launch_template.spot.id", "aws_launch_template.spot")}]}),
+        ],
+    )
+    requests = by_address(read(tmp_path, doc))
+    for address in ("aws_autoscaling_group.g", "aws_instance.i"):
+        assert requests[address].instance_type == "c5.large", address
+        assert requests[address].purchase_option is PurchaseOption.SPOT, address
+        assert "launch template" in requests[address].purchase_reason
+
+
 def test_asg_mixed_policy_splits_on_demand_base_and_percentage(tmp_path, catalog):
     policy = [
         {
