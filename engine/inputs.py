@@ -115,6 +115,8 @@ def _why_not_an_input(path: str) -> str:
     head = _normalized_head(_sniff(path)).lstrip()
     if not head:
         return "is empty"
+    if head.startswith(b"{") and b'"lineage"' in head and b'"serial"' in head:
+        return "is a Terraform state file, not a plan (check `terraform show -json <planfile>` output)"
     if head.startswith(b"{") or head.startswith(b"["):
         return "is JSON but not a Terraform plan (expected `terraform show -json <planfile>` output)"
     if head.startswith(b"tfplan") or head[:2] == b"PK":

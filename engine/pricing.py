@@ -6,8 +6,10 @@ Nothing here turns a missing price into zero. A request that cannot be priced ke
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
+from fractions import Fraction
 
 from tollgate.engine.model import Action, CapacityUnit, ComputeRequest, PurchaseOption, Quantity
 from tollgate.engine.money import Money
@@ -40,12 +42,28 @@ class PricedPart:
     unit: PriceQuote  # per instance, including attached accelerators
 
 
+# Accelerators that are not GPUs. The catalog counts them in gpu_count (per instance), but a GPU
+# budget or allow-list means NVIDIA/AMD GPUs, so reports keep the two apart.
+NON_GPU_ACCELERATOR_PREFIXES = ("Inferentia", "Trainium", "Qualcomm-AI", "Gaudi", "Xilinx")
+
+
+def accelerator_kind(model: str | None) -> str:
+    """'gpu' or 'accelerator' (Inferentia, Trainium, Gaudi, FPGAs...)."""
+    if model and model.startswith(NON_GPU_ACCELERATOR_PREFIXES):
+        return "accelerator"
+    return "gpu"
+
+
 @dataclass(frozen=True, slots=True)
 class GpuSummary:
     count_per_instance: float
     model: str | None
     memory_gib: float | None
     total: float | None  # at the desired size; None when the quantity is unknown
+
+    @property
+    def kind(self) -> str:
+        return accelerator_kind(self.model)
 
 
 @dataclass(slots=True)
@@ -104,6 +122,8 @@ def price_state(request: ComputeRequest, prices: PriceSource, default_regions: d
     state = StatePrice(hourly=None)
     region = _region(request, prices, default_regions, state)
     state.region = region
+    if request.quantity.unit is CapacityUnit.VCPUS and len(request.instance_types) > 1 and region:
+        request = _cheapest_per_vcpu(request, prices, region, state)
     instance_type = request.instance_type
     spec = _spec(prices, provider, instance_type, state) if instance_type else None
     state.spec = spec
@@ -152,8 +172,32 @@ def _spec(prices: PriceSource, provider: str, instance_type: str, state: StatePr
     return spec
 
 
+def _cheapest_per_vcpu(request: ComputeRequest, prices: PriceSource, region: str, state: StatePrice) -> ComputeRequest:
+    """A vCPU-sized group (AWS Batch) fills its vCPUs from every allowed type; both the instance
+    count and the price follow the type with the lowest price per vCPU, so they agree."""
+    option = "spot" if request.purchase_option is PurchaseOption.SPOT else "on_demand"
+    best: tuple[Fraction, str] | None = None
+    for candidate in request.instance_types:
+        spec = prices.spec(request.provider.value, candidate)
+        quote = prices.price(request.provider.value, region, candidate, option, request.operating_system)
+        if spec is None or not spec.vcpu or not isinstance(quote, PriceQuote):
+            continue
+        per_vcpu = Fraction(quote.unit_hourly.nanos) / Fraction(str(spec.vcpu))
+        if best is None or per_vcpu < best[0]:
+            best = (per_vcpu, candidate)
+    if best is None:
+        return request
+    state.notes.append(
+        f"vCPU capacity priced with {best[1]}, the lowest {option.replace('_', '-')} price per vCPU of {len(request.instance_types)} allowed types"
+    )
+    return dataclasses.replace(request, instance_type=best[1], instance_types=(best[1],))
+
+
 def _unknown_type(request: ComputeRequest) -> bool:
-    return any(name in request.unknowns for name in ("instance_type", "instance_types", "machine_type", "size", "vm_size", "sku"))
+    return any(
+        name in request.unknowns
+        for name in ("instance_type", "instance_types", "machine_type", "size", "vm_size", "sku", "launch_template")
+    )
 
 
 def _region(

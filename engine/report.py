@@ -71,9 +71,10 @@ class Report:
         hours = self.hours_per_month
         return Totals(after * hours, before * hours, (after - before) * hours, unpriced)
 
-    def gpu_total(self) -> float:
+    def gpu_total(self, kind: str = "gpu") -> float:
+        """GPUs (or, with kind="accelerator", Inferentia/Trainium-style chips) after the change."""
         return sum(
             item.after.gpus.total or 0
             for item in self.resources
-            if item.after.gpus and item.request.action is not Action.DELETE
+            if item.after.gpus and item.after.gpus.kind == kind and item.request.action is not Action.DELETE
         )

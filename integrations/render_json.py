@@ -90,6 +90,7 @@ def resource_dict(item: PricedRequest, report: Report) -> dict[str, Any]:
             {
                 "count_per_instance": gpus.count_per_instance,
                 "model": gpus.model,
+                "kind": gpus.kind,
                 "memory_gib": gpus.memory_gib,
                 "total": gpus.total,
             }
@@ -164,7 +165,8 @@ def report_dict(report: Report) -> dict[str, Any]:
             "before_monthly_usd": _usd(totals.before_monthly, 2),
             "delta_monthly_usd": _usd(totals.delta_monthly, 2),
             "unpriced_resources": totals.unpriced,
-            "gpus": report.gpu_total(),
+            "gpus": report.gpu_total("gpu"),
+            "accelerators": report.gpu_total("accelerator"),
         },
     }
 

@@ -118,7 +118,9 @@ def render_table(report: Report, stream: IO[str], width: int | None = None, colo
     console.print(
         f"Monthly: {_money(totals.monthly)} after, {_money(totals.before_monthly)} before, "
         f"change {_delta(totals.delta_monthly)}  ({report.hours_per_month} hours/month, "
-        f"{len(report.resources)} compute requests, {report.gpu_total():g} GPUs)"
+        f"{len(report.resources)} compute requests, {report.gpu_total('gpu'):g} GPUs"
+        + (f" + {other:g} non-GPU accelerators" if (other := report.gpu_total("accelerator")) else "")
+        + ")"
     )
     if unpriced:
         console.print(f"[bold]{len(unpriced)} not priced[/bold] (left out of the totals, never counted as $0):")

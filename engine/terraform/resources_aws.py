@@ -266,7 +266,13 @@ def aws_autoscaling_group(view: ResourceView) -> list[ComputeRequest]:
         types = [base_type] if base_type else []
         option, reason = _instance_purchase_from_template(template, configuration)
     if not types:
-        view.mark_unknown("instance_type")
+        if template is None and configuration is None:
+            # The template id is unknown until apply and no static reference names it (a dynamic
+            # block, or a template managed elsewhere): the type is unknown, say why.
+            view.mark_unknown("launch_template")
+            view.note("launch template not resolved: its id is unknown at plan time and no static reference or name identifies it")
+        else:
+            view.mark_unknown("instance_type")
     tags = template_instance_tags(template) if template else {}
     tags.update(_asg_propagated_tags(view))
     region, region_source = aws_region(view)

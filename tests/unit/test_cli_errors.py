@@ -72,7 +72,7 @@ def test_raw_tfstate_file_exits_2_with_one_line(tmp_path, capsys):
     path = write(tmp_path, raw_state, "terraform.tfstate")
     code, _, err = run(capsys, path)
     assert code == 2
-    assert_one_line_error(err, path, "not a Terraform plan")
+    assert_one_line_error(err, path, "is a Terraform state file, not a plan")
 
 
 def test_missing_path_exits_2_with_one_line(tmp_path, capsys):
