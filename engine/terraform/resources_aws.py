@@ -56,6 +56,15 @@ def aws_tags(view: ResourceView) -> tuple[dict[str, str], bool]:
     return merged, True
 
 
+def aws_request(view: ResourceView, *, tags: tuple[dict[str, str], bool] | None = None, **fields: Any) -> ComputeRequest:
+    """A request in the resource's AWS region, carrying the instances' tags unless `tags` is given."""
+    region, region_source = aws_region(view)
+    tag_map, tags_known = tags if tags is not None else aws_tags(view)
+    return view.request(
+        provider=AWS, region=region, region_source=region_source, tags=tag_map, tags_known=tags_known, **fields
+    )
+
+
 def _after_or_before(resource: PlanResource, state: str) -> dict[str, Any]:
     """A linked resource's values, in the same state (before/after) as the resource reading it."""
     primary = resource.before if state == "before" else resource.after
@@ -162,20 +171,14 @@ def aws_instance(view: ResourceView) -> list[ComputeRequest]:
     if instance_type is None and view.unknown("instance_type"):
         view.mark_unknown("instance_type")
     option, reason = _instance_purchase(view, template)
-    tags, tags_known = aws_tags(view)
-    region, region_source = aws_region(view)
     return [
-        view.request(
-            provider=AWS,
-            region=region,
-            region_source=region_source,
+        aws_request(
+            view,
             zone=view.string("availability_zone"),
             instance_type=instance_type,
             quantity=Quantity.fixed(1),
             purchase_option=option,
             purchase_reason=reason,
-            tags=tags,
-            tags_known=tags_known,
         )
     ]
 
@@ -189,20 +192,14 @@ def aws_spot_instance_request(view: ResourceView) -> list[ComputeRequest]:
     view.note(
         f"spot_price {cap} is a bid cap, not the price paid" if cap else "no spot_price: AWS caps the bid at the on-demand price"
     )
-    tags, tags_known = aws_tags(view)
-    region, region_source = aws_region(view)
     return [
-        view.request(
-            provider=AWS,
-            region=region,
-            region_source=region_source,
+        aws_request(
+            view,
             zone=view.string("availability_zone"),
             instance_type=instance_type,
             quantity=Quantity.fixed(1),
             purchase_option=PurchaseOption.SPOT,
             purchase_reason="aws_spot_instance_request",
-            tags=tags,
-            tags_known=tags_known,
         )
     ]
 
@@ -275,20 +272,16 @@ def aws_autoscaling_group(view: ResourceView) -> list[ComputeRequest]:
             view.mark_unknown("instance_type")
     tags = template_instance_tags(template) if template else {}
     tags.update(_asg_propagated_tags(view))
-    region, region_source = aws_region(view)
     return [
-        view.request(
-            provider=AWS,
-            region=region,
-            region_source=region_source,
+        aws_request(
+            view,
+            tags=(tags, not view.unknown("tag")),
             instance_type=types[0] if types else None,
             instance_types=tuple(types),
             quantity=quantity,
             purchase_option=option,
             purchase_reason=reason,
             purchase_mix=purchase_mix,
-            tags=tags,
-            tags_known=not view.unknown("tag"),
         )
     ]
 
@@ -358,20 +351,14 @@ def aws_eks_node_group(view: ResourceView) -> list[ComputeRequest]:
         view, "desired_size", "min_size", "max_size", "scaling_config", 0,
         default_note="desired_size unknown: using min_size",
     )
-    tags, tags_known = aws_tags(view)
-    region, region_source = aws_region(view)
     return [
-        view.request(
-            provider=AWS,
-            region=region,
-            region_source=region_source,
+        aws_request(
+            view,
             instance_type=types[0] if types else None,
             instance_types=tuple(types),
             quantity=quantity,
             purchase_option=option,
             purchase_reason=reason,
-            tags=tags,
-            tags_known=tags_known,
             labels=string_map(view.get("labels")),
         )
     ]
@@ -402,20 +389,15 @@ def aws_batch_compute_environment(view: ResourceView) -> list[ComputeRequest]:
         desired = low
         view.note("desired_vcpus not set: Batch keeps min_vcpus running at rest")
     instance_tags = string_map(resources.get("tags"))
-    tags, tags_known = (instance_tags, True) if instance_tags else aws_tags(view)
-    region, region_source = aws_region(view)
     return [
-        view.request(
-            provider=AWS,
-            region=region,
-            region_source=region_source,
+        aws_request(
+            view,
+            tags=(instance_tags, True) if instance_tags else None,
             instance_type=types[0] if types else None,
             instance_types=tuple(types),
             quantity=Quantity(desired=desired, min=low, max=high, unit=CapacityUnit.VCPUS),
             purchase_option=option,
             purchase_reason=reason,
-            tags=tags,
-            tags_known=tags_known,
             default_workload=(WorkloadClass.BATCH, "AWS Batch compute environment"),
         )
     ]
@@ -423,8 +405,7 @@ def aws_batch_compute_environment(view: ResourceView) -> list[ComputeRequest]:
 
 @extractor("aws_sagemaker_endpoint_configuration", AWS)
 def aws_sagemaker_endpoint_configuration(view: ResourceView) -> list[ComputeRequest]:
-    tags, tags_known = aws_tags(view)
-    region, region_source = aws_region(view)
+    tags = aws_tags(view)
     requests = []
     for kind in ("production_variants", "shadow_production_variants"):
         for variant in view.get(kind) or []:
@@ -433,16 +414,13 @@ def aws_sagemaker_endpoint_configuration(view: ResourceView) -> list[ComputeRequ
             count = variant.get("initial_instance_count")
             name = variant.get("variant_name") or "?"
             requests.append(
-                view.request(
-                    provider=AWS,
-                    region=region,
-                    region_source=region_source,
+                aws_request(
+                    view,
+                    tags=tags,
                     instance_type=variant.get("instance_type") if isinstance(variant.get("instance_type"), str) else None,
                     quantity=Quantity.fixed(count if isinstance(count, int) else None),
                     purchase_option=PurchaseOption.ON_DEMAND,
                     purchase_reason="SageMaker endpoints run on-demand",
-                    tags=tags,
-                    tags_known=tags_known,
                     component=f"{'shadow ' if kind.startswith('shadow') else ''}variant {name}",
                     default_workload=(WorkloadClass.ONLINE, "SageMaker real-time endpoint"),
                 )
@@ -452,18 +430,12 @@ def aws_sagemaker_endpoint_configuration(view: ResourceView) -> list[ComputeRequ
 
 @extractor("aws_sagemaker_notebook_instance", AWS)
 def aws_sagemaker_notebook_instance(view: ResourceView) -> list[ComputeRequest]:
-    tags, tags_known = aws_tags(view)
-    region, region_source = aws_region(view)
     return [
-        view.request(
-            provider=AWS,
-            region=region,
-            region_source=region_source,
+        aws_request(
+            view,
             instance_type=view.string("instance_type"),
             quantity=Quantity.fixed(1),
             purchase_option=PurchaseOption.ON_DEMAND,
             purchase_reason="SageMaker notebook instances run on-demand",
-            tags=tags,
-            tags_known=tags_known,
         )
     ]

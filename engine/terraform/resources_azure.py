@@ -61,7 +61,8 @@ def _size(view: ResourceView, attribute: str) -> str | None:
     return size
 
 
-def _vm(view: ResourceView, size_attribute: str, os: str) -> list[ComputeRequest]:
+def _machines(view: ResourceView, size_attribute: str, os: str, count: int | None = 1) -> list[ComputeRequest]:
+    """A VM (count 1) or a scale set (count from `instances`)."""
     option, reason = priority_option(view.get("priority"))
     region, region_source = azure_location(view)
     return [
@@ -70,7 +71,7 @@ def _vm(view: ResourceView, size_attribute: str, os: str) -> list[ComputeRequest
             region=region,
             region_source=region_source,
             instance_type=_size(view, size_attribute),
-            quantity=Quantity.fixed(1),
+            quantity=Quantity.fixed(count),
             purchase_option=option,
             purchase_reason=reason,
             tags=string_map(view.get("tags")),
@@ -82,17 +83,17 @@ def _vm(view: ResourceView, size_attribute: str, os: str) -> list[ComputeRequest
 
 @extractor("azurerm_linux_virtual_machine", AZURE)
 def azurerm_linux_virtual_machine(view: ResourceView) -> list[ComputeRequest]:
-    return _vm(view, "size", "linux")
+    return _machines(view, "size", "linux")
 
 
 @extractor("azurerm_windows_virtual_machine", AZURE)
 def azurerm_windows_virtual_machine(view: ResourceView) -> list[ComputeRequest]:
-    return _vm(view, "size", "windows")
+    return _machines(view, "size", "windows")
 
 
 @extractor("azurerm_virtual_machine", AZURE)
 def azurerm_virtual_machine(view: ResourceView) -> list[ComputeRequest]:
-    return _vm(view, "vm_size", _legacy_vm_os(view))
+    return _machines(view, "vm_size", _legacy_vm_os(view))
 
 
 def _legacy_vm_os(view: ResourceView) -> str:
@@ -105,25 +106,10 @@ def _legacy_vm_os(view: ResourceView) -> str:
 
 
 def _scale_set(view: ResourceView, os: str) -> list[ComputeRequest]:
-    option, reason = priority_option(view.get("priority"))
     count = view.integer("instances")
     if count is None:
         view.mark_unknown("instances")
-    region, region_source = azure_location(view)
-    return [
-        view.request(
-            provider=AZURE,
-            region=region,
-            region_source=region_source,
-            instance_type=_size(view, "sku"),
-            quantity=Quantity.fixed(count),
-            purchase_option=option,
-            purchase_reason=reason,
-            tags=string_map(view.get("tags")),
-            tags_known=not view.unknown("tags"),
-            operating_system=os,
-        )
-    ]
+    return _machines(view, "sku", os, count)
 
 
 @extractor("azurerm_linux_virtual_machine_scale_set", AZURE)
