@@ -36,6 +36,7 @@ class PlanContext:
         self.configuration = plan.configuration()
         self.variables = plan.variables()
         self.by_address: dict[str, PlanResource] = {r.address: r for r in plan.resources}
+        self._attribute_index: dict[tuple[str, str], dict[str, list[PlanResource]]] = {}
 
     # --- configuration tree -------------------------------------------------------------------
     def _module_config(self, module_address: str | None) -> dict[str, Any] | None:
@@ -130,12 +131,31 @@ class PlanContext:
         if same_index is not None:
             yield same_index
             return
-        for address, candidate in self.by_address.items():
-            if address.startswith(prefix + local + "["):
-                yield candidate
+        yield from self._by_base_address.get(prefix + local, ())
+
+    @cached_property
+    def _by_base_address(self) -> dict[str, list[PlanResource]]:
+        """'module.m.aws_launch_template.x' -> its count/for_each instances."""
+        index: dict[str, list[PlanResource]] = {}
+        for address, resource in self.by_address.items():
+            base = strip_index(address)
+            if base != address:
+                index.setdefault(base, []).append(resource)
+        return index
 
     def find_by_attribute(self, target_type: str, attribute: str, value: str) -> list[PlanResource]:
-        return [r for r in self._by_type.get(target_type, ()) if _after_or_before(r).get(attribute) == value]
+        """Resources of a type whose attribute equals a literal (a launch template by name).
+        Indexed per (type, attribute) on first use, so a plan with many groups stays linear."""
+        key = (target_type, attribute)
+        index = self._attribute_index.get(key)
+        if index is None:
+            index = {}
+            for resource in self._by_type.get(target_type, ()):
+                found = _after_or_before(resource).get(attribute)
+                if isinstance(found, str):
+                    index.setdefault(found, []).append(resource)
+            self._attribute_index[key] = index
+        return index.get(value, [])
 
     @cached_property
     def _by_type(self) -> dict[str, list[PlanResource]]:

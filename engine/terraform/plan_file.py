@@ -68,17 +68,24 @@ class PlanResource:
     _after: msgspec.Raw | Any
     _after_unknown: msgspec.Raw | Any
 
+    # Each payload is decoded on first use and kept: extractors and links read them repeatedly.
     @property
     def before(self) -> Any:
-        return _decode_raw(self._before)
+        if isinstance(self._before, msgspec.Raw):
+            self._before = _decode_raw(self._before)
+        return self._before
 
     @property
     def after(self) -> Any:
-        return _decode_raw(self._after)
+        if isinstance(self._after, msgspec.Raw):
+            self._after = _decode_raw(self._after)
+        return self._after
 
     @property
     def after_unknown(self) -> Any:
-        return _decode_raw(self._after_unknown)
+        if isinstance(self._after_unknown, msgspec.Raw):
+            self._after_unknown = _decode_raw(self._after_unknown)
+        return self._after_unknown
 
 
 @dataclass(slots=True)
