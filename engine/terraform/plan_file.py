@@ -12,7 +12,7 @@ import codecs
 import gc
 import os
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 import msgspec
@@ -68,24 +68,29 @@ class PlanResource:
     _after: msgspec.Raw | Any
     _after_unknown: msgspec.Raw | Any
 
-    # Each payload is decoded on first use and kept: extractors and links read them repeatedly.
+    _decoded: dict[str, Any] = field(default_factory=dict)
+
+    # A payload is decoded on first use and kept until `release()`: an extractor and the links it
+    # follows read the same payload several times, but a 10k-resource plan must not keep them all.
+    def _payload(self, name: str, raw: msgspec.Raw | Any) -> Any:
+        if name not in self._decoded:
+            self._decoded[name] = _decode_raw(raw)
+        return self._decoded[name]
+
     @property
     def before(self) -> Any:
-        if isinstance(self._before, msgspec.Raw):
-            self._before = _decode_raw(self._before)
-        return self._before
+        return self._payload("before", self._before)
 
     @property
     def after(self) -> Any:
-        if isinstance(self._after, msgspec.Raw):
-            self._after = _decode_raw(self._after)
-        return self._after
+        return self._payload("after", self._after)
 
     @property
     def after_unknown(self) -> Any:
-        if isinstance(self._after_unknown, msgspec.Raw):
-            self._after_unknown = _decode_raw(self._after_unknown)
-        return self._after_unknown
+        return self._payload("after_unknown", self._after_unknown)
+
+    def release(self) -> None:
+        self._decoded.clear()
 
 
 @dataclass(slots=True)

@@ -50,6 +50,7 @@ def requests_from_plan(plan: Plan) -> list[ComputeRequest]:
             continue
         location = sources.locate(context, resource) or SourceLocation(file=plan.path)
         requests.extend(_requests_for(resource, context, action, location, plan))
+        resource.release()  # its values now live in the requests; keep peak memory flat
     return requests
 
 
