@@ -266,7 +266,6 @@ def _option_counts(request: ComputeRequest, instances: Quantity | None) -> list[
 def _price_part(
     request: ComputeRequest, prices: PriceSource, region: str, option: str, count: int | None, state: StatePrice
 ) -> PricedPart | PriceMiss:
-    provider = request.provider.value
     candidates = list(request.instance_types) or [request.instance_type or ""]
     if option == "spot" and len(candidates) > 1:
         # Spot capacity goes to the cheapest pools (lowest-price / price-capacity-optimized):

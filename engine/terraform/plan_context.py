@@ -17,7 +17,6 @@ from tollgate.engine.terraform.plan_file import Plan, PlanResource, split_addres
 
 _INDEX_RE = re.compile(r"\[[^\]]*\]$")
 _AWS_ZONE_RE = re.compile(r"^([a-z]{2}(?:-gov)?-[a-z]+-\d+)[a-z]$")
-_AWS_REGION_RE = re.compile(r"^[a-z]{2}(?:-gov)?-[a-z]+-\d+$")
 
 
 def strip_index(text: str) -> str:
@@ -151,7 +150,7 @@ class PlanContext:
         if index is None:
             index = {}
             for resource in self._by_type.get(target_type, ()):
-                found = _after_or_before(resource).get(attribute)
+                found = resource.values_in("after").get(attribute)
                 if isinstance(found, str):
                     index.setdefault(found, []).append(resource)
             self._attribute_index[key] = index
@@ -225,15 +224,6 @@ def aws_region_from_zone(zone: str | None) -> str | None:
     return match.group(1) if match else None
 
 
-def looks_like_aws_region(region: str) -> bool:
-    return bool(_AWS_REGION_RE.match(region))
-
-
-def _after_or_before(resource: PlanResource) -> dict[str, Any]:
-    value = resource.after
-    if not isinstance(value, dict):
-        value = resource.before
-    return value if isinstance(value, dict) else {}
 
 
 def _references(expression: Any) -> Iterator[str]:

@@ -89,6 +89,13 @@ class PlanResource:
     def after_unknown(self) -> Any:
         return self._payload("after_unknown", self._after_unknown)
 
+    def values_in(self, state: str) -> dict[str, Any]:
+        """The resource's values in `state` ("before"/"after"), else the other state's: a linked
+        resource read by a request's before state should be read as it was before too."""
+        first, second = (self.before, self.after) if state == "before" else (self.after, self.before)
+        value = first if isinstance(first, dict) else second
+        return value if isinstance(value, dict) else {}
+
     def release(self) -> None:
         self._decoded.clear()
 

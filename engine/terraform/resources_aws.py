@@ -15,7 +15,6 @@ from tollgate.engine.model import (
     WorkloadClass,
 )
 from tollgate.engine.terraform.plan_context import aws_region_from_zone
-from tollgate.engine.terraform.plan_file import PlanResource
 from tollgate.engine.terraform.view import ResourceView, dig, extractor, string_map
 
 AWS = Provider.AWS
@@ -65,15 +64,6 @@ def aws_request(view: ResourceView, *, tags: tuple[dict[str, str], bool] | None 
     )
 
 
-def _after_or_before(resource: PlanResource, state: str) -> dict[str, Any]:
-    """A linked resource's values, in the same state (before/after) as the resource reading it."""
-    primary = resource.before if state == "before" else resource.after
-    if isinstance(primary, dict):
-        return primary
-    fallback = resource.after if state == "before" else resource.before
-    return fallback if isinstance(fallback, dict) else {}
-
-
 def linked_launch_template(view: ResourceView, *attributes: str) -> dict[str, Any] | None:
     """The launch template a group uses: by configuration reference, else by literal id or name."""
     for attribute in attributes:
@@ -81,7 +71,7 @@ def linked_launch_template(view: ResourceView, *attributes: str) -> dict[str, An
         if linked:
             if len(linked) > 1:
                 view.note(f"{len(linked)} launch templates match; used {linked[0].address}")
-            return _after_or_before(linked[0], view.state)
+            return linked[0].values_in(view.state)
     specs: list[dict[str, Any]] = []
     for attribute in attributes:
         block = view.first_block(attribute)
@@ -96,7 +86,7 @@ def linked_launch_template(view: ResourceView, *attributes: str) -> dict[str, An
             if isinstance(value, str) and value and value != "unknown":
                 matches = view.ctx.find_by_attribute("aws_launch_template", attribute, value)
                 if matches:
-                    return _after_or_before(matches[0], view.state)
+                    return matches[0].values_in(view.state)
     return None
 
 
@@ -207,12 +197,12 @@ def aws_spot_instance_request(view: ResourceView) -> list[ComputeRequest]:
 def _linked_launch_configuration(view: ResourceView) -> dict[str, Any] | None:
     linked = view.ctx.referenced(view.resource, "launch_configuration", "aws_launch_configuration")
     if linked:
-        return _after_or_before(linked[0], view.state)
+        return linked[0].values_in(view.state)
     name = view.string("launch_configuration")
     if name:
         matches = view.ctx.find_by_attribute("aws_launch_configuration", "name", name)
         if matches:
-            return _after_or_before(matches[0], view.state)
+            return matches[0].values_in(view.state)
     return None
 
 

@@ -6,7 +6,6 @@ import re
 from typing import Any
 
 from tollgate.engine.model import Accelerator, ComputeRequest, Provider, PurchaseOption, Quantity
-from tollgate.engine.terraform.plan_file import PlanResource
 from tollgate.engine.terraform.view import ResourceView, dig, extractor, string_map
 
 GCP = Provider.GCP
@@ -65,13 +64,6 @@ def accelerators(blocks: Any) -> tuple[Accelerator, ...]:
     return tuple(found)
 
 
-def _values(resource: PlanResource, state: str) -> dict[str, Any]:
-    value = resource.before if state == "before" else resource.after
-    if not isinstance(value, dict):
-        value = resource.after if state == "before" else resource.before
-    return value if isinstance(value, dict) else {}
-
-
 @extractor("google_compute_instance", GCP)
 def google_compute_instance(view: ResourceView) -> list[ComputeRequest]:
     machine_type = last_segment(view.string("machine_type"))
@@ -99,14 +91,14 @@ def google_compute_instance(view: ResourceView) -> list[ComputeRequest]:
 def _group_manager(view: ResourceView) -> list[ComputeRequest]:
     templates = view.ctx.referenced(view.resource, "version", "google_compute_instance_template")
     templates += view.ctx.referenced(view.resource, "version", "google_compute_region_instance_template")
-    template: dict[str, Any] = _values(templates[0], view.state) if templates else {}
+    template: dict[str, Any] = templates[0].values_in(view.state) if templates else {}
     if not template:
         for version in view.get("version") or []:
             name = last_segment(version.get("instance_template") if isinstance(version, dict) else None)
             for kind in ("google_compute_instance_template", "google_compute_region_instance_template"):
                 matches = view.ctx.find_by_attribute(kind, "name", name) if name else []
                 if matches:
-                    template = _values(matches[0], view.state)
+                    template = matches[0].values_in(view.state)
     machine_type = last_segment(template.get("machine_type")) if isinstance(template.get("machine_type"), str) else None
     if machine_type is None:
         view.mark_unknown("machine_type")
@@ -203,7 +195,7 @@ def _node_pool_request(
 
 def _cluster_of(view: ResourceView) -> dict[str, Any]:
     clusters = view.ctx.referenced(view.resource, "cluster", "google_container_cluster")
-    return _values(clusters[0], view.state) if clusters else {}
+    return clusters[0].values_in(view.state) if clusters else {}
 
 
 @extractor("google_container_node_pool", GCP)
