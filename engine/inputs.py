@@ -9,6 +9,8 @@ from enum import Enum
 from tollgate.engine.errors import InputError
 
 _SKIP_DIRS = {".git", ".terraform", "node_modules", "__pycache__", ".venv", ".tox"}
+# Tollgate's own policy files are configuration, never inputs.
+_NOT_INPUTS = {"tollgate.yaml", "tollgate.yml", ".tollgate.yaml", ".pre-commit-config.yaml", ".pre-commit-hooks.yaml"}
 _SNIFF_BYTES = 65536
 
 
@@ -90,6 +92,8 @@ def _walk(directory: str) -> list[InputFile]:
         dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS and not d.startswith("."))
         for name in sorted(files):
             lowered = name.lower()
+            if lowered in _NOT_INPUTS:
+                continue
             if not lowered.endswith((".json", ".json.gz", ".tfplan", ".tf", ".yaml", ".yml")):
                 continue
             path = os.path.join(root, name)

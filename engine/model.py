@@ -8,6 +8,7 @@ silently turned into zero.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from enum import Enum
 
 
@@ -86,6 +87,20 @@ class PurchaseMix:
     spot: int
 
 
+@dataclass(frozen=True, slots=True)
+class Waiver:
+    """A request to skip a policy for one resource: an inline `# tollgate:ignore` comment, a
+    Kubernetes annotation, or an `exceptions:` entry in tollgate.yaml."""
+
+    policy_id: str  # a policy id or a glob ("*" waives every policy)
+    reason: str | None
+    source: str  # "inline" | "annotation" | "exceptions"
+    file: str | None = None
+    line: int | None = None
+    owner: str | None = None
+    expires: date | None = None
+
+
 @dataclass(slots=True)
 class ComputeRequest:
     address: str
@@ -111,6 +126,8 @@ class ComputeRequest:
     tags_known: bool = True
     operating_system: str = "linux"
     component: str | None = None  # a part of one resource, e.g. a SageMaker production variant
+    namespace: str | None = None  # Kubernetes namespace
+    waivers: tuple[Waiver, ...] = ()  # inline waivers found in the resource's own source
     unknowns: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     before: ComputeRequest | None = None

@@ -273,7 +273,7 @@ def _price_part(
         quotes: list[tuple[PriceQuote, str]] = []
         misses: list[str] = []
         for candidate in candidates:
-            result = _unit_price(request, prices, region, candidate, option)
+            result = unit_price(request, prices, region, candidate, option)
             if isinstance(result, PriceQuote):
                 quotes.append((result, candidate))
             else:
@@ -289,15 +289,16 @@ def _price_part(
     chosen = candidates[0]
     if len(candidates) > 1:
         state.notes.append(f"on-demand priced at the group's first-priority type {chosen} of {len(candidates)}")
-    result = _unit_price(request, prices, region, chosen, option)
+    result = unit_price(request, prices, region, chosen, option)
     if isinstance(result, PriceMiss):
         return result
     return PricedPart(option=option, instance_type=chosen, count=count, unit=result)
 
 
-def _unit_price(
+def unit_price(
     request: ComputeRequest, prices: PriceSource, region: str, instance_type: str, option: str
 ) -> PriceQuote | PriceMiss:
+    """One instance of `request` as `instance_type`, with its attached accelerators (GCP N1)."""
     provider = request.provider.value
     machine = prices.price(provider, region, instance_type, option, request.operating_system)
     if isinstance(machine, PriceMiss) or not request.accelerators:

@@ -52,8 +52,14 @@ class Report:
     inputs: list[str]
     hours_per_month: int
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    config_path: str | None = None  # the policy file in force, or "builtin:<pack>"
     findings: list[Finding] = field(default_factory=list)
     suggestions: list[Suggestion] = field(default_factory=list)
+
+    def blocking(self, fail_on: str) -> list[Finding]:
+        """Unwaived findings at or above the --fail-on severity."""
+        levels = {"error": {"error"}, "warning": {"error", "warning"}, "never": set()}[fail_on]
+        return [f for f in self.findings if f.severity in levels and not f.waived]
 
     def monthly(self, hourly: Money | None) -> Money | None:
         return None if hourly is None else hourly * self.hours_per_month

@@ -10,7 +10,10 @@ import argparse
 import os
 import re
 import sys
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
+
+if TYPE_CHECKING:
+    from tollgate.engine.report import Report
 
 EXIT_OK = 0
 EXIT_BLOCKED = 1
@@ -51,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("paths", nargs="*", metavar="PATH", help="plan JSON files or directories (default: .)")
     check.add_argument("--format", choices=FORMATS, default="table")
     check.add_argument("--output", metavar="FILE", help="write the report here instead of standard output")
-    check.add_argument("--pricing", choices=PRICING_MODES, default="bundled")
+    check.add_argument("--pricing", choices=PRICING_MODES, default=None, help="default: settings.pricing (bundled)")
     check.add_argument("--fail-on", choices=FAIL_ON, default="error")
     check.add_argument(
         "--region-default",
@@ -60,7 +63,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="R",
         help="region for requests that name none, e.g. us-east-1 or gcp=us-central1 (repeatable); reported as such",
     )
-    check.add_argument("--hours-per-month", type=int, default=730, metavar="N")
+    check.add_argument("--hours-per-month", type=int, default=None, metavar="N", help="default: settings.hours_per_month (730)")
+    check.add_argument("--config", metavar="FILE", help="policy file (default: nearest tollgate.yaml up from here, else the built-in default pack)")
+    commands.add_parser("schema", help="print the JSON Schema of tollgate.yaml")
+    policies = commands.add_parser("policies", help="list the policy types and the active policies")
+    policies.add_argument("--config", metavar="FILE")
     return parser
 
 
@@ -84,6 +91,7 @@ def parse_region_defaults(values: Sequence[str]) -> dict[str, str]:
 
 def _run_check(args: argparse.Namespace) -> int:
     from tollgate.engine.check import CheckOptions, run_check
+    from tollgate.engine.config_loader import load_active_config
     from tollgate.providers.bundled import BundledCatalog
 
     try:
@@ -91,10 +99,19 @@ def _run_check(args: argparse.Namespace) -> int:
     except ValueError as error:
         print(f"tollgate: error: {error}", file=sys.stderr)
         return EXIT_USAGE
-    if args.hours_per_month <= 0:
+    if args.hours_per_month is not None and args.hours_per_month <= 0:
         print("tollgate: error: --hours-per-month must be positive", file=sys.stderr)
         return EXIT_USAGE
-    options = CheckOptions(hours_per_month=args.hours_per_month, default_regions=defaults)
+    config = load_active_config(args.config)
+    pricing = args.pricing or config.settings.pricing
+    if pricing not in PRICING_MODES:
+        print(
+            f"tollgate: error: {config.path}: settings.pricing is {pricing!r}, which this version cannot do yet "
+            "(only bundled); pass --pricing bundled or change the setting",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    options = CheckOptions(hours_per_month=args.hours_per_month, default_regions=defaults, config=config)
     report = run_check(args.paths or ["."], BundledCatalog(), options)
     stream = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
     try:
@@ -112,11 +129,37 @@ def _run_check(args: argparse.Namespace) -> int:
     return _exit_code(report, args.fail_on)
 
 
-def _exit_code(report: object, fail_on: str) -> int:
-    findings = getattr(report, "findings", [])
-    blocking = {"error": {"error"}, "warning": {"error", "warning"}, "never": set()}[fail_on]
-    if any(f.severity in blocking and not f.waived for f in findings):
-        return EXIT_BLOCKED
+def _exit_code(report: Report, fail_on: str) -> int:
+    return EXIT_BLOCKED if report.blocking(fail_on) else EXIT_OK
+
+
+def _run_schema() -> int:
+    import json
+
+    from tollgate.engine.config import json_schema
+
+    print(json.dumps(json_schema(), indent=2))
+    return EXIT_OK
+
+
+def _run_policies(args: argparse.Namespace) -> int:
+    from tollgate.engine.config_loader import builtin_packs, load_active_config
+    from tollgate.engine.rules import RULES
+
+    print("Policy types:")
+    for rule in RULES.values():
+        print(f"  {rule.id:<14} {rule.summary}")
+    print("Built-in packs: " + ", ".join(f"builtin:{name}" for name in builtin_packs()))
+    config = load_active_config(args.config)
+    print(f"Active policies ({config.path}):")
+    for policy in config.policies:
+        origin = config.origins.get(policy.id, "")
+        print(f"  {policy.id:<24} {policy.type:<14} {policy.severity:<8} from {origin}")
+    if not config.policies:
+        print("  none")
+    for entry in config.exceptions:
+        expires = f", expires {entry.expires}" if entry.expires else ""
+        print(f"  exception: {entry.policy} on {entry.resource} ({entry.reason or 'no reason'}{expires})")
     return EXIT_OK
 
 
@@ -129,6 +172,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     from tollgate.engine.errors import TollgateError
 
     try:
+        if args.command == "schema":
+            return _run_schema()
+        if args.command == "policies":
+            return _run_policies(args)
         return _run_check(args)
     except TollgateError as error:
         print(f"tollgate: error: {error}", file=sys.stderr)

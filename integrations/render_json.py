@@ -133,6 +133,7 @@ def report_dict(report: Report) -> dict[str, Any]:
             "hours_per_month": report.hours_per_month,
             "sources": [{"name": s.name, "as_of": s.as_of, "licence": s.licence} for s in report.sources],
         },
+        "policy_file": report.config_path,
         "inputs": report.inputs,
         "skipped_inputs": [{"path": path, "reason": reason} for path, reason in report.skipped],
         "resources": [resource_dict(item, report) for item in report.resources],
@@ -167,6 +168,11 @@ def report_dict(report: Report) -> dict[str, Any]:
             "unpriced_resources": totals.unpriced,
             "gpus": report.gpu_total("gpu"),
             "accelerators": report.gpu_total("accelerator"),
+            "findings": {
+                severity: sum(1 for f in report.findings if f.severity == severity and not f.waived)
+                for severity in ("error", "warning", "info")
+            }
+            | {"waived": sum(1 for f in report.findings if f.waived)},
         },
     }
 

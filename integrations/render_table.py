@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import IO
+from typing import IO, Any
 
 from tollgate.engine.model import Action
 from tollgate.engine.money import Money
@@ -126,6 +126,7 @@ def render_table(report: Report, stream: IO[str], width: int | None = None, colo
         console.print(f"[bold]{len(unpriced)} not priced[/bold] (left out of the totals, never counted as $0):")
         for name, reason in unpriced:
             console.print(f"  {name}: {reason}")
+    _print_findings(console, report)
     for path, reason in report.skipped:
         console.print(f"Skipped {path}: {reason}")
     if report.sources:
@@ -134,3 +135,28 @@ def render_table(report: Report, stream: IO[str], width: int | None = None, colo
             console.print(f"  {source.name} (as of {source.as_of})")
     elif not report.resources:
         console.print("No compute requests found in: " + (", ".join(report.inputs) or "no inputs"))
+
+
+_SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
+
+
+def _print_findings(console: Any, report: Report) -> None:
+    from rich.markup import escape
+
+    if report.config_path:
+        console.print(f"Policies: {report.config_path}")
+    if not report.findings:
+        if report.config_path:
+            console.print("No findings.")
+        return
+    active = [f for f in report.findings if not f.waived]
+    waived = [f for f in report.findings if f.waived]
+    console.print(f"[bold]Findings[/bold]: {len(active)} active, {len(waived)} waived")
+    for f in active:
+        where = f"{f.file}:{f.line}" if f.file and f.line else (f.file or "")
+        style = _SEVERITY_STYLE.get(f.severity, "")
+        console.print(f"  [{style}]{f.severity:<7}[/{style}] {escape(f.policy_id)}  {escape(where)}")
+        console.print(f"          {escape(f.message)}")
+    for f in waived:
+        waiver = f.waiver or {}
+        console.print(f"  [dim]waived  {escape(f.policy_id)}  {escape(f.address)} ({waiver.get('source')}: {escape(str(waiver.get('reason')))})[/dim]")

@@ -48,8 +48,13 @@ def requests_from_plan(plan: Plan) -> list[ComputeRequest]:
         action = plan_action(resource.actions)
         if action is None:
             continue
-        location = sources.locate(context, resource) or SourceLocation(file=plan.path)
-        requests.extend(_requests_for(resource, context, action, location, plan))
+        block = sources.locate(context, resource)
+        location = block.location if block else SourceLocation(file=plan.path)
+        found = _requests_for(resource, context, action, location, plan)
+        if block and block.waivers:
+            for request in found:
+                request.waivers = block.waivers
+        requests.extend(found)
         resource.release()  # its values now live in the requests; keep peak memory flat
     return requests
 

@@ -10,19 +10,28 @@ from __future__ import annotations
 
 import os
 import re
+from dataclasses import dataclass
 from typing import Any
 
-from tollgate.engine.model import SourceLocation
+from tollgate.engine.model import SourceLocation, Waiver
 from tollgate.engine.terraform.plan_context import PlanContext
 from tollgate.engine.terraform.plan_file import PlanResource
 
-_BLOCK_RE = re.compile(r'^[ \t]*resource[ \t]+"([^"]+)"\s+"([^"]+)"', re.MULTILINE)
+_BLOCK_RE = re.compile(r'^[ \t]*resource[ \t]+"([^"]+)"\s+"([^"]+)"\s*\{', re.MULTILINE)
+# `# tollgate:ignore <policy-id> <reason>` (or `//`) inside a resource block.
+_IGNORE_RE = re.compile(r"(?:#|//)\s*tollgate:ignore\s+(\S+)[ \t]*([^\n]*)")
+
+
+@dataclass(frozen=True, slots=True)
+class BlockInfo:
+    location: SourceLocation
+    waivers: tuple[Waiver, ...]
 
 
 class SourceMap:
     def __init__(self, module_dirs: dict[str, str]) -> None:
         self._module_dirs = module_dirs  # module path without keys ("" = root) -> directory
-        self._blocks: dict[str, dict[str, SourceLocation]] = {}
+        self._blocks: dict[str, dict[str, BlockInfo]] = {}
 
     @classmethod
     def for_plan(cls, plan_path: str, configuration: dict[str, Any]) -> SourceMap:
@@ -42,7 +51,7 @@ class SourceMap:
                     stack.append((child_path, child_dir, call.get("module")))
         return cls(module_dirs)
 
-    def locate(self, context: PlanContext, resource: PlanResource) -> SourceLocation | None:
+    def locate(self, context: PlanContext, resource: PlanResource) -> BlockInfo | None:
         directory = self._module_dirs.get(context.module_path(resource))
         if directory is None:
             return None
@@ -52,8 +61,8 @@ class SourceMap:
         return blocks.get(context.local_address(resource))
 
 
-def _scan_directory(directory: str) -> dict[str, SourceLocation]:
-    found: dict[str, SourceLocation] = {}
+def _scan_directory(directory: str) -> dict[str, BlockInfo]:
+    found: dict[str, BlockInfo] = {}
     try:
         names = sorted(n for n in os.listdir(directory) if n.endswith(".tf"))
     except OSError:
@@ -67,5 +76,56 @@ def _scan_directory(directory: str) -> dict[str, SourceLocation]:
             continue
         for match in _BLOCK_RE.finditer(text):
             line = text.count("\n", 0, match.start()) + 1
-            found.setdefault(f"{match.group(1)}.{match.group(2)}", SourceLocation(file=path, line=line))
+            body_end = block_end(text, match.end() - 1)
+            waivers = tuple(
+                Waiver(
+                    policy_id=ignore.group(1),
+                    reason=ignore.group(2).strip() or None,
+                    source="inline",
+                    file=path,
+                    line=text.count("\n", 0, ignore.start()) + 1,
+                )
+                for ignore in _IGNORE_RE.finditer(text, match.end(), body_end)
+            )
+            found.setdefault(f"{match.group(1)}.{match.group(2)}", BlockInfo(SourceLocation(file=path, line=line), waivers))
     return found
+
+
+def block_end(text: str, open_brace: int) -> int:
+    """Index just past the `}` closing the block whose `{` is at `open_brace`. Braces inside
+    strings, comments and heredocs do not count. Unbalanced text ends at the end of the file."""
+    depth = 0
+    i = open_brace
+    length = len(text)
+    while i < length:
+        ch = text[i]
+        if ch == '"':
+            i += 1
+            while i < length and text[i] != '"':
+                i += 2 if text[i] == "\\" else 1
+        elif ch == "#" or text.startswith("//", i):
+            newline = text.find("\n", i)
+            i = length if newline < 0 else newline
+            continue
+        elif text.startswith("/*", i):
+            close = text.find("*/", i + 2)
+            i = length if close < 0 else close + 2
+            continue
+        elif text.startswith("<<", i):
+            heredoc = _HEREDOC_RE.match(text, i)
+            if heredoc:
+                marker = heredoc.group(1)
+                end = re.compile(rf"^[ \t]*{re.escape(marker)}[ \t]*$", re.MULTILINE).search(text, heredoc.end())
+                i = length if end is None else end.end()
+                continue
+        elif ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+            if depth == 0:
+                return i + 1
+        i += 1
+    return length
+
+
+_HEREDOC_RE = re.compile(r"<<-?([A-Za-z_][A-Za-z0-9_]*)[ \t]*\n")

@@ -1,0 +1,175 @@
+"""Find, read and compose policy files. Every problem is a ConfigError naming the file and line."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from tollgate.engine.config import ExceptionEntry, PolicyFile, Settings
+from tollgate.engine.errors import ConfigError
+
+CONFIG_NAMES = ("tollgate.yaml", "tollgate.yml", ".tollgate.yaml")
+DEFAULT_PACK = "default"
+_POLICY_TYPE_NAMES = {"budget", "instance_type", "region", "spot", "tags", "approval"}
+
+
+@dataclass(slots=True)
+class ActiveConfig:
+    """The policies in force after `extends` is applied, and where they came from."""
+
+    path: str  # the file, or "builtin:default"
+    settings: Settings
+    policies: list[Any]  # engine.config.Policy instances, in order
+    exceptions: list[ExceptionEntry]
+    cluster: Any = None
+    origins: dict[str, str] = field(default_factory=dict)  # policy id -> file or pack that defined it
+
+
+def find_config(start: str) -> str | None:
+    """The nearest tollgate.yaml from `start` up to the filesystem root."""
+    directory = os.path.abspath(start)
+    while True:
+        for name in CONFIG_NAMES:
+            candidate = os.path.join(directory, name)
+            if os.path.isfile(candidate):
+                return candidate
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            return None
+        directory = parent
+
+
+def load_active_config(explicit: str | None, cwd: str | None = None) -> ActiveConfig:
+    """--config FILE, else the nearest tollgate.yaml up from the working directory, else the
+    built-in default pack."""
+    path = explicit or find_config(cwd or os.getcwd())
+    if path is None:
+        return compose(_builtin(DEFAULT_PACK), f"builtin:{DEFAULT_PACK}")
+    return compose(parse_policy_file(path, _read(path)), path)
+
+
+def _read(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read()
+    except FileNotFoundError:
+        raise ConfigError(path, "policy file not found") from None
+    except IsADirectoryError:
+        raise ConfigError(path, "is a directory, expected a tollgate.yaml file") from None
+    except UnicodeDecodeError:
+        raise ConfigError(path, "is not UTF-8 text") from None
+    except OSError as error:
+        raise ConfigError(path, f"cannot be read: {error.strerror or error}") from None
+
+
+def parse_policy_file(path: str, text: str) -> PolicyFile:
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        line = mark.line + 1 if mark else None
+        raise ConfigError(path, f"invalid YAML: {error.problem or error}", line) from None
+    except yaml.YAMLError as error:
+        raise ConfigError(path, f"invalid YAML: {error}") from None
+    if data is None:
+        raise ConfigError(path, "is empty; a policy file starts with `version: 1`", 1)
+    if not isinstance(data, dict):
+        raise ConfigError(path, "must be a mapping with `version: 1` at the top", 1)
+    try:
+        return PolicyFile.model_validate(data)
+    except ValidationError as error:
+        first = error.errors()[0]
+        location = tuple(first["loc"])
+        line = _line_of(node, location)
+        field_path = _format_location(location)
+        message = first["msg"]
+        if first["type"] == "extra_forbidden":
+            message = "unknown key (not part of the tollgate.yaml schema; see `tollgate schema`)"
+        more = f" (and {error.error_count() - 1} more problems)" if error.error_count() > 1 else ""
+        raise ConfigError(path, f"{field_path}: {message}{more}" if field_path else message + more, line) from None
+
+
+def _line_of(node: Any, location: tuple[Any, ...]) -> int | None:
+    """Walk the YAML node tree along a pydantic error location; the deepest node found gives the line."""
+    if node is None:
+        return None
+    line: int = node.start_mark.line + 1
+    current = node
+    for key in location:
+        if isinstance(current, yaml.MappingNode):
+            for key_node, value_node in current.value:
+                if key_node.value == str(key):
+                    line = key_node.start_mark.line + 1
+                    current = value_node
+                    break
+            # a key that is not in the mapping is a union tag (e.g. 'budget'): stay where we are
+        elif isinstance(current, yaml.SequenceNode) and isinstance(key, int) and 0 <= key < len(current.value):
+            current = current.value[key]
+            line = current.start_mark.line + 1
+    return line
+
+
+def _format_location(location: tuple[Any, ...]) -> str:
+    text = ""
+    previous: Any = None
+    for key in location:
+        if isinstance(key, int):
+            text += f"[{key}]"
+        elif isinstance(previous, int) and key in _POLICY_TYPE_NAMES:
+            pass  # the discriminated-union tag pydantic inserts after a list index
+        elif isinstance(key, str) and key.startswith(("function-", "constrained-")):
+            pass
+        else:
+            text += f".{key}" if text else str(key)
+        previous = key
+    return text
+
+
+def _builtin(name: str) -> PolicyFile:
+    pack = resources.files("tollgate.policies") / f"{name}.yaml"
+    label = f"builtin:{name}"
+    if not pack.is_file():
+        raise ConfigError(label, f"no built-in pack named {name!r} (available: {', '.join(builtin_packs())})")
+    return parse_policy_file(label, pack.read_text(encoding="utf-8"))
+
+
+def builtin_packs() -> list[str]:
+    folder = resources.files("tollgate.policies")
+    return sorted(p.name[: -len(".yaml")] for p in folder.iterdir() if p.name.endswith(".yaml"))
+
+
+def compose(policy_file: PolicyFile, path: str, _seen: tuple[str, ...] = ()) -> ActiveConfig:
+    """Apply `extends` in order, then the file's own policies; a later policy replaces an earlier
+    one with the same id."""
+    ordered: dict[str, Any] = {}
+    origins: dict[str, str] = {}
+    exceptions: list[ExceptionEntry] = []
+    for entry in policy_file.extends:
+        name = entry.split(":", 1)[1]
+        if name in _seen:
+            raise ConfigError(path, f"extends cycle through builtin:{name}")
+        base = compose(_builtin(name), f"builtin:{name}", _seen + (name,))
+        for policy in base.policies:
+            ordered.pop(policy.id, None)
+            ordered[policy.id] = policy
+            origins[policy.id] = base.origins[policy.id]
+        exceptions.extend(base.exceptions)
+    for policy in policy_file.policies:
+        ordered.pop(policy.id, None)
+        ordered[policy.id] = policy
+        origins[policy.id] = path
+    exceptions.extend(policy_file.exceptions)
+    return ActiveConfig(
+        path=path,
+        settings=policy_file.settings,
+        policies=list(ordered.values()),
+        exceptions=exceptions,
+        cluster=policy_file.cluster,
+        origins=origins,
+    )
