@@ -86,7 +86,8 @@ def parse_policy_file(path: str, text: str) -> PolicyFile:
     except ValidationError as error:
         first = error.errors()[0]
         location = tuple(first["loc"])
-        line = _line_of(node, location)
+        # A bad or missing discriminator is the `type:` line's fault, not the list item's.
+        line = _line_of(node, location + ("type",) if first["type"].startswith("union_tag") else location)
         field_path = _format_location(location)
         message = first["msg"]
         if first["type"] == "extra_forbidden":
