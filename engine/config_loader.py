@@ -81,8 +81,16 @@ def parse_policy_file(path: str, text: str) -> PolicyFile:
         raise ConfigError(path, "is empty; a policy file starts with `version: 1`", 1)
     if not isinstance(data, dict):
         raise ConfigError(path, "must be a mapping with `version: 1` at the top", 1)
+    # Fix (tests/unit/test_config_loader.py): YAML silently keeps the last of two equal keys, so a
+    # second `policies:` dropped every policy above it (fail-open); report it with both lines.
+    duplicate = _duplicate_key(node, (), set())
+    if duplicate is not None:
+        location, line, first_line = duplicate
+        raise ConfigError(path, f"{_format_location(location)}: key given twice (first at line {first_line})", line)
+    # Fix: duplicate policy ids were reported at line 1 with no field; name the second id's line.
+    _check_unique_ids(path, node, data)
     try:
-        return PolicyFile.model_validate(data)
+        policy_file = PolicyFile.model_validate(data)
     except ValidationError as error:
         first = error.errors()[0]
         location = tuple(first["loc"])
@@ -92,8 +100,65 @@ def parse_policy_file(path: str, text: str) -> PolicyFile:
         message = first["msg"]
         if first["type"] == "extra_forbidden":
             message = "unknown key (not part of the tollgate.yaml schema; see `tollgate schema`)"
+        elif first["type"] == "value_error":
+            message = message.removeprefix("Value error, ")  # pydantic's prefix says nothing to a user
         more = f" (and {error.error_count() - 1} more problems)" if error.error_count() > 1 else ""
         raise ConfigError(path, f"{field_path}: {message}{more}" if field_path else message + more, line) from None
+    # Fix: an unknown `extends` pack was reported against "builtin:<name>" with no line; name the
+    # user's file, the entry's line and its field instead.
+    packs = builtin_packs()
+    for index, entry in enumerate(policy_file.extends):
+        name = entry.split(":", 1)[1]
+        if name not in packs:
+            raise ConfigError(
+                path,
+                f"extends[{index}]: no built-in pack named {name!r} (available: {', '.join(packs)})",
+                _line_of(node, ("extends", index)),
+            )
+    return policy_file
+
+
+def _duplicate_key(node: Any, location: tuple[Any, ...], visited: set[int]) -> tuple[tuple[Any, ...], int, int] | None:
+    """The first mapping key given twice: (field location, its line, the first one's line)."""
+    if id(node) in visited:  # aliases may share (or loop back to) a node
+        return None
+    visited.add(id(node))
+    if isinstance(node, yaml.MappingNode):
+        seen: dict[str, int] = {}
+        for key_node, value_node in node.value:
+            if isinstance(key_node, yaml.ScalarNode) and key_node.value != "<<":
+                line = key_node.start_mark.line + 1
+                if key_node.value in seen:
+                    return location + (key_node.value,), line, seen[key_node.value]
+                seen[key_node.value] = line
+            found = _duplicate_key(value_node, location + (getattr(key_node, "value", "?"),), visited)
+            if found is not None:
+                return found
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            found = _duplicate_key(item, location + (index,), visited)
+            if found is not None:
+                return found
+    return None
+
+
+def _check_unique_ids(path: str, node: Any, data: dict[str, Any]) -> None:
+    policies = data.get("policies")
+    if not isinstance(policies, list):
+        return
+    first_index: dict[str, int] = {}
+    for index, policy in enumerate(policies):
+        policy_id = policy.get("id") if isinstance(policy, dict) else None
+        if not isinstance(policy_id, str):
+            continue
+        if policy_id in first_index:
+            first_line = _line_of(node, ("policies", first_index[policy_id], "id"))
+            raise ConfigError(
+                path,
+                f"policies[{index}].id: policy id {policy_id!r} is used twice in this file (first at line {first_line})",
+                _line_of(node, ("policies", index, "id")),
+            )
+        first_index[policy_id] = index
 
 
 def _line_of(node: Any, location: tuple[Any, ...]) -> int | None:
@@ -124,8 +189,8 @@ def _format_location(location: tuple[Any, ...]) -> str:
             text += f"[{key}]"
         elif isinstance(previous, int) and key in _POLICY_TYPE_NAMES:
             pass  # the discriminated-union tag pydantic inserts after a list index
-        elif isinstance(key, str) and key.startswith(("function-", "constrained-")):
-            pass
+        elif isinstance(key, str) and (key.startswith(("function-", "constrained-")) or key == "[key]"):
+            pass  # "[key]": pydantic marks a bad dict key this way (allow.oracle.[key] -> allow.oracle)
         else:
             text += f".{key}" if text else str(key)
         previous = key

@@ -30,7 +30,12 @@ def evaluate_tags(policy: TagsPolicy, ctx: RuleContext) -> Iterator[Finding]:
         respelled: list[str] = []
         if policy.case_insensitive_keys:
             lowered = {key.lower(): key for key in tags}
-            for wanted in [*policy.required, *policy.allowed_values, *policy.patterns]:
+            # Fix (tests/rules fixtures): a key listed in several of required/allowed_values/patterns
+            # was reported once per list ("Team as team, Team as team"), and a key present with its
+            # exact spelling could be overwritten by another spelling's value; dedupe, exact wins.
+            for wanted in dict.fromkeys([*policy.required, *policy.allowed_values, *policy.patterns]):
+                if wanted in tags:
+                    continue
                 actual = lowered.get(wanted.lower())
                 if actual is not None and actual != wanted:
                     tags[wanted] = tags[actual]
