@@ -66,7 +66,7 @@ def evaluate_budget(policy: BudgetPolicy, ctx: RuleContext) -> Iterator[Finding]
             yield finding(
                 policy,
                 anchor,
-                f"compute in scope of '{policy.id}' after this change ({len(items)} requests) = {usd(after_total)}/month, "
+                f"compute in scope of '{policy.id}' after this change ({len(items)} request{'s' if len(items) != 1 else ''}) = {usd(after_total)}/month, "
                 f"over the budget of {usd(cap)} (+{usd(after_total - cap)})"
                 + (f"; largest {describe(anchor)} = {usd(largest[0])}/month" if largest and anchor else "")
                 + notes,

@@ -88,7 +88,6 @@ def _apply_waivers(
             inline.setdefault(item.request.address, []).extend(item.request.waivers)
     central = [_from_exception(entry, None) for entry in exceptions]
     expired_reported: set[int] = set()
-    reasonless_reported: set[tuple[str, str, str | None, int | None]] = set()
     extra: list[Finding] = []
     result: list[Finding] = []
     for finding in findings:
@@ -108,20 +107,36 @@ def _apply_waivers(
             result.append(finding)
             continue
         result.append(dataclasses.replace(finding, waived=True, waiver=_waiver_dict(waiver)))
-        key = (waiver.policy_id, waiver.source, waiver.file, waiver.line)
-        if not waiver.reason and key not in reasonless_reported:
-            reasonless_reported.add(key)
-            extra.append(
-                Finding(
-                    policy_id=WAIVER_REASON_MISSING_ID,
-                    severity="warning",
-                    address=finding.address,
-                    file=waiver.file or finding.file,
-                    line=waiver.line or finding.line,
-                    message=f"{finding.address}: the waiver of '{finding.policy_id}' gives no reason; say why it is safe",
-                )
+    return result + extra + list(_reasonless(resources, exceptions))
+
+
+def _reasonless(resources: list[PricedRequest], exceptions: list[ExceptionEntry]) -> Iterable[Finding]:
+    """Every waiver without a reason is reported, whether or not it waived anything today."""
+    seen: set[tuple[str, str | None, int | None, str]] = set()
+    for item in resources:
+        for waiver in item.request.waivers:
+            key = (waiver.policy_id, waiver.file, waiver.line, item.request.address)
+            if waiver.reason or key in seen:
+                continue
+            seen.add(key)
+            yield Finding(
+                policy_id=WAIVER_REASON_MISSING_ID,
+                severity="warning",
+                address=item.request.address,
+                file=waiver.file or item.request.source.file,
+                line=waiver.line or item.request.source.line,
+                message=f"{item.request.address}: the {waiver.source} waiver of '{waiver.policy_id}' gives no reason; say why it is safe",
             )
-    return result + extra
+    for entry in exceptions:
+        if not entry.reason:
+            yield Finding(
+                policy_id=WAIVER_REASON_MISSING_ID,
+                severity="warning",
+                address=entry.resource,
+                file=None,
+                line=None,
+                message=f"the exception for '{entry.policy}' on '{entry.resource}' gives no reason; say why it is safe",
+            )
 
 
 def _expired(waiver: Waiver, entry: ExceptionEntry, finding: Finding) -> Finding:

@@ -21,8 +21,10 @@ def _gpu_ceiling(item: PricedRequest) -> tuple[float, float] | None:
     instances = item.after.instances
     if not gpus or gpus.kind != "gpu" or not gpus.count_per_instance or instances is None:
         return None
-    desired = gpus.count_per_instance * (instances.desired or 0)
-    ceiling = gpus.count_per_instance * (instances.max if instances.max is not None else (instances.desired or 0))
+    # A group of unknown size counts at its maximum, as budgets do: unknown is not zero.
+    size = instances.desired if instances.desired is not None else (instances.max or 0)
+    desired = gpus.count_per_instance * size
+    ceiling = gpus.count_per_instance * (instances.max if instances.max is not None else size)
     return desired, max(desired, ceiling)
 
 

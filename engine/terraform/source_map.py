@@ -19,7 +19,7 @@ from tollgate.engine.terraform.plan_file import PlanResource
 
 _BLOCK_RE = re.compile(r'^[ \t]*resource[ \t]+"([^"]+)"\s+"([^"]+)"\s*\{', re.MULTILINE)
 # `# tollgate:ignore <policy-id> <reason>` (or `//`) inside a resource block.
-_IGNORE_RE = re.compile(r"(?:#|//)\s*tollgate:ignore\s+(\S+)[ \t]*([^\n]*)")
+_IGNORE_RE = re.compile(r"(?:#|//)[ \t]*tollgate:ignore[ \t]+(\S+)[ \t]*([^\n]*)")
 
 
 @dataclass(frozen=True, slots=True)

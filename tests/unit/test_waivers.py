@@ -406,3 +406,37 @@ policies:
     assert [f["policy_id"] for f in report["findings"] if not f["waived"]] == ["waiver-reason-missing"]
     code, _ = _cli(capsys, plan, "--config", config_file, "--fail-on", "warning")
     assert code == 1
+
+
+def test_bare_ignore_comment_does_not_take_the_next_line_as_its_policy_id() -> None:
+    from tollgate.engine.terraform.source_map import _IGNORE_RE
+
+    text = 'resource "aws_instance" "x" {\n  # tollgate:ignore\n  instance_type = "p4d.24xlarge"\n}\n'
+    assert _IGNORE_RE.search(text) is None
+
+
+def test_reasonless_waiver_is_reported_even_when_it_waives_nothing(tmp_path: Path) -> None:
+    from tollgate.engine.model import Action, ComputeRequest, Provider, PurchaseOption, Quantity, SourceLocation, Waiver
+    from tollgate.engine.pricing import price_requests
+    from tollgate.engine.rules.evaluate import evaluate_policies
+    from tollgate.providers.bundled import BundledCatalog
+
+    request = ComputeRequest(
+        address="aws_instance.quiet",
+        kind="aws_instance",
+        source=SourceLocation("main.tf", 3),
+        provider=Provider.AWS,
+        region="us-east-1",
+        instance_type="m6i.large",
+        quantity=Quantity.fixed(1),
+        purchase_option=PurchaseOption.ON_DEMAND,
+        action=Action.CREATE,
+        tags={"team": "ml"},
+        waivers=(Waiver(policy_id="gpu-types", reason=None, source="inline", file="main.tf", line=4),),
+    )
+    catalog = BundledCatalog()
+    config = compose(parse_policy_file("tollgate.yaml", POLICIES), "tollgate.yaml")
+    findings = evaluate_policies(config, price_requests([request], catalog), catalog, 730, TODAY)
+    reasonless = [f for f in findings if f.policy_id == "waiver-reason-missing"]
+    assert [(f.address, f.line, f.severity) for f in reasonless] == [("aws_instance.quiet", 4, "warning")]
+    assert not [f for f in findings if f.policy_id == "gpu-types"]  # m6i is not denied: nothing was waived
