@@ -10,7 +10,7 @@ import re
 from decimal import Decimal
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator, model_validator
 
 ProviderName = Literal["aws", "gcp", "azure"]
 Severity = Literal["error", "warning", "info"]
@@ -18,6 +18,10 @@ WorkloadClassName = Literal["batch", "online", "unknown"]
 PricingMode = Literal["bundled", "live", "cached"]
 
 POLICY_ID_PATTERN = r"^[a-z0-9][a-z0-9._-]*$"
+
+# Dollar amounts parse exactly (Decimal, never float). The schema is spelled out so the committed
+# JSON Schema does not change with pydantic's rendering of Decimal between versions.
+Usd = Annotated[Decimal, Field(ge=0), WithJsonSchema({"type": "number", "minimum": 0})]
 
 
 class Strict(BaseModel):
@@ -52,9 +56,9 @@ class ActualSpend(Strict):
 
 class BudgetPolicy(PolicyBase):
     type: Literal["budget"]
-    monthly_limit_usd: Decimal | None = Field(default=None, ge=0, description="cap on everything in scope after the change")
-    monthly_increase_limit_usd: Decimal | None = Field(default=None, ge=0, description="cap on what one change may add")
-    resource_monthly_limit_usd: Decimal | None = Field(default=None, ge=0, description="cap on any single request")
+    monthly_limit_usd: Usd | None = Field(default=None, description="cap on everything in scope after the change")
+    monthly_increase_limit_usd: Usd | None = Field(default=None, description="cap on what one change may add")
+    resource_monthly_limit_usd: Usd | None = Field(default=None, description="cap on any single request")
     warn_at_percent: list[Annotated[int, Field(gt=0, lt=100)]] = []
     actual_spend: ActualSpend | None = None
 
@@ -110,7 +114,7 @@ class TagsPolicy(PolicyBase):
 class ApprovalPolicy(PolicyBase):
     type: Literal["approval"]
     severity: Severity = "info"  # an approval request blocks only when configured to
-    monthly_increase_over_usd: Decimal = Field(ge=0)
+    monthly_increase_over_usd: Usd
     approvers: list[str] = Field(min_length=1)
 
 
