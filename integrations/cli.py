@@ -146,11 +146,11 @@ def _run_policies(args: argparse.Namespace) -> int:
     from tollgate.engine.config_loader import builtin_packs, load_active_config
     from tollgate.engine.rules import RULES
 
+    config = load_active_config(args.config)  # first: a bad file is one error line, not half a listing
     print("Policy types:")
     for rule in RULES.values():
         print(f"  {rule.id:<14} {rule.summary}")
     print("Built-in packs: " + ", ".join(f"builtin:{name}" for name in builtin_packs()))
-    config = load_active_config(args.config)
     print(f"Active policies ({config.path}):")
     for policy in config.policies:
         origin = config.origins.get(policy.id, "")
