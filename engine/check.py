@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import re
 from dataclasses import dataclass, field
-
 from typing import TYPE_CHECKING
 
-from tollgate.engine.errors import InputError
 from tollgate.engine.inputs import InputKind, collect_inputs
 from tollgate.engine.model import ComputeRequest
 from tollgate.engine.prices import PriceSource, SourceInfo
@@ -15,6 +15,7 @@ from tollgate.engine.pricing import DEFAULT_HOURS_PER_MONTH, PricedRequest, pric
 from tollgate.engine.report import Report
 
 if TYPE_CHECKING:  # pydantic and YAML load only when a policy file is in play
+    from tollgate.engine.config import Cluster
     from tollgate.engine.config_loader import ActiveConfig
 
 
@@ -28,6 +29,8 @@ class CheckOptions:
     default_regions: dict[str, str] = field(default_factory=dict)
     config: ActiveConfig | None = None
     today: dt.date | None = None  # for waiver expiry; injectable so tests and goldens are stable
+    var_files: list[str] = field(default_factory=list)  # extra *.tfvars for HCL, after the auto-loaded ones
+    changed_files: bool = False  # paths are a hook's changed-file list: skip what is not an input
 
 
 @dataclass(slots=True)
@@ -37,22 +40,63 @@ class ReadInputs:
     skipped: list[tuple[str, str]]  # (path, why) for files found in a directory but not read
 
 
-_NOT_YET = "input is not supported yet; check a plan instead (`terraform show -json plan.out > plan.json`)"
-
-
-def read_requests(paths: list[str]) -> ReadInputs:
+def read_requests(
+    paths: list[str], var_files: list[str] | None = None, cluster: Cluster | None = None, lenient: bool = False
+) -> ReadInputs:
+    """Every input through its reader. .tf files are read per directory (a module is the unit
+    Terraform evaluates: variables, locals and tfvars live in sibling files)."""
     result = ReadInputs(requests=[], inputs=[], skipped=[])
-    for item in collect_inputs(paths):
+    hcl_directories: dict[str, None] = {}
+    for item in collect_inputs(paths, lenient):
         if item.kind is InputKind.PLAN:
             from tollgate.engine.terraform.plan_reader import read_plan_requests
 
             result.requests.extend(read_plan_requests(item.path))
             result.inputs.append(item.path)
-        elif item.explicit:
-            raise InputError(item.path, f"{item.kind.value} {_NOT_YET}")
+        elif item.kind is InputKind.HCL:
+            hcl_directories.setdefault(os.path.dirname(item.path) or ".", None)
         else:
-            result.skipped.append((item.path, f"{item.kind.value} input is not supported yet"))
+            from tollgate.engine.kubernetes.reader import read_manifest_requests
+
+            result.requests.extend(read_manifest_requests(item.path, cluster))
+            result.inputs.append(item.path)
+    if hcl_directories:
+        from tollgate.engine.hcl.reader import read_hcl_requests
+
+        for directory in _module_roots(list(hcl_directories)):
+            result.requests.extend(read_hcl_requests(directory, var_files or []))
+            result.inputs.append(directory)
     return result
+
+
+_LOCAL_MODULE_SOURCE_RE = re.compile(r'^\s*source\s*=\s*"(\.{1,2}/[^"]*)"', re.MULTILINE)
+
+
+def _module_roots(directories: list[str]) -> list[str]:
+    """Directories to read as root modules: those no other listed directory calls as a local
+    module (`source = "./modules/x"`). A called module is read through its caller, with its inputs;
+    reading it again on its own would price it twice, and without its inputs."""
+    normalized = list(dict.fromkeys(os.path.normpath(d) for d in directories))
+    called: set[str] = set()
+    for directory in normalized:
+        for source in _local_module_sources(directory):
+            called.add(os.path.normpath(os.path.join(directory, source)))
+    return [d for d in normalized if d not in called]
+
+
+def _local_module_sources(directory: str) -> list[str]:
+    sources: list[str] = []
+    try:
+        names = sorted(n for n in os.listdir(directory) if n.endswith(".tf"))
+    except OSError:
+        return sources
+    for name in names:
+        try:
+            with open(os.path.join(directory, name), encoding="utf-8", errors="replace") as handle:
+                sources.extend(_LOCAL_MODULE_SOURCE_RE.findall(handle.read()))
+        except OSError:
+            continue
+    return sources
 
 
 def run_check(paths: list[str], prices: PriceSource, options: CheckOptions | None = None) -> Report:
@@ -62,7 +106,7 @@ def run_check(paths: list[str], prices: PriceSource, options: CheckOptions | Non
     hours = options.hours_per_month or (settings.hours_per_month if settings else DEFAULT_HOURS_PER_MONTH)
     regions: dict[str, str] = {str(k): v for k, v in settings.default_region.items()} if settings else {}
     regions.update(options.default_regions)
-    read = read_requests(paths)
+    read = read_requests(paths, options.var_files, config.cluster if config else None, options.changed_files)
     priced = price_requests(read.requests, prices, regions)
     report = Report(
         pricing_mode=prices.mode,

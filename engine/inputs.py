@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from enum import Enum
 
@@ -59,9 +60,10 @@ def classify(path: str) -> InputKind | None:
     name = os.path.basename(path).lower()
     if name.endswith((".tf", ".tfvars")):
         return InputKind.HCL
-    if name.endswith((".yaml", ".yml")):
-        return InputKind.MANIFEST
     head = _normalized_head(_sniff(path)).lstrip()
+    if name.endswith((".yaml", ".yml")):
+        # Only Kubernetes objects: a CI workflow or a compose file is not an input.
+        return InputKind.MANIFEST if _looks_like_manifest(head) else None
     if head.startswith(b"{") and (b'"resource_changes"' in head or b'"planned_values"' in head or b'"format_version"' in head):
         return InputKind.PLAN
     if name.endswith((".json", ".json.gz")) and head.startswith(b"{") and b'"terraform_version"' in head:
@@ -69,19 +71,32 @@ def classify(path: str) -> InputKind | None:
     return None
 
 
-def collect_inputs(paths: list[str]) -> list[InputFile]:
+_API_VERSION_RE = re.compile(rb"^\s*apiVersion\s*:", re.MULTILINE)
+_KIND_RE = re.compile(rb"^\s*kind\s*:", re.MULTILINE)
+
+
+def _looks_like_manifest(head: bytes) -> bool:
+    return bool(_API_VERSION_RE.search(head) and _KIND_RE.search(head))
+
+
+def collect_inputs(paths: list[str], lenient: bool = False) -> list[InputFile]:
     """Expand paths into input files. A named file must be readable as some input; in a directory,
-    files Tollgate does not read are skipped."""
+    files Tollgate does not read are skipped. `lenient` (a hook's changed-file list) skips named
+    files that are not inputs, and deleted ones, instead of failing."""
     found: list[InputFile] = []
     for path in paths:
         if os.path.isdir(path):
             found.extend(_walk(path))
         elif os.path.exists(path):
+            if lenient and os.path.basename(path).lower() in _NOT_INPUTS:
+                continue
             kind = classify(path)
             if kind is None:
+                if lenient:
+                    continue
                 raise InputError(path, _why_not_an_input(path))
             found.append(InputFile(path, kind))
-        else:
+        elif not lenient:
             raise InputError(path, "no such file or directory")
     return found
 
@@ -119,6 +134,8 @@ def _why_not_an_input(path: str) -> str:
     head = _normalized_head(_sniff(path)).lstrip()
     if not head:
         return "is empty"
+    if os.path.basename(path).lower().endswith((".yaml", ".yml")):
+        return "is YAML but not a Kubernetes manifest (no apiVersion and kind)"
     if head.startswith(b"{") and b'"lineage"' in head and b'"serial"' in head:
         return "is a Terraform state file, not a plan (check `terraform show -json <planfile>` output)"
     if head.startswith(b"{") or head.startswith(b"["):

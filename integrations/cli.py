@@ -50,8 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="tollgate", description="Policy-as-code cost gate for infrastructure changes.")
     parser.add_argument("--version", action="version", version=f"tollgate {_version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    check = commands.add_parser("check", help="price and check Terraform plans")
-    check.add_argument("paths", nargs="*", metavar="PATH", help="plan JSON files or directories (default: .)")
+    check = commands.add_parser("check", help="price and check Terraform plans, .tf files and Kubernetes manifests")
+    check.add_argument("paths", nargs="*", metavar="PATH", help="plan JSON, .tf files or module directories, YAML manifests, or directories holding any of them (default: .)")
     check.add_argument("--format", choices=FORMATS, default="table")
     check.add_argument("--output", metavar="FILE", help="write the report here instead of standard output")
     check.add_argument("--pricing", choices=PRICING_MODES, default=None, help="default: settings.pricing (bundled)")
@@ -65,6 +65,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--hours-per-month", type=int, default=None, metavar="N", help="default: settings.hours_per_month (730)")
     check.add_argument("--config", metavar="FILE", help="policy file (default: nearest tollgate.yaml up from here, else the built-in default pack)")
+    check.add_argument("--var-file", action="append", default=[], metavar="FILE", help="tfvars for .tf inputs, after terraform.tfvars and *.auto.tfvars (repeatable)")
+    check.add_argument(
+        "--hook",
+        action="store_true",
+        help="PATHs are a pre-commit changed-file list: files that are not inputs (or were deleted) are skipped; a .tf file stands for its module directory",
+    )
     commands.add_parser("schema", help="print the JSON Schema of tollgate.yaml")
     policies = commands.add_parser("policies", help="list the policy types and the active policies")
     policies.add_argument("--config", metavar="FILE")
@@ -111,7 +117,13 @@ def _run_check(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
-    options = CheckOptions(hours_per_month=args.hours_per_month, default_regions=defaults, config=config)
+    options = CheckOptions(
+        hours_per_month=args.hours_per_month,
+        default_regions=defaults,
+        config=config,
+        var_files=args.var_file,
+        changed_files=args.hook,
+    )
     report = run_check(args.paths or ["."], BundledCatalog(), options)
     stream = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
     try:
