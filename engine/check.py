@@ -6,7 +6,8 @@ import datetime as dt
 import os
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from functools import partial
+from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 from tollgate.engine.inputs import InputKind, collect_inputs
 from tollgate.engine.model import ComputeRequest
@@ -31,6 +32,17 @@ class CheckOptions:
     today: dt.date | None = None  # for waiver expiry; injectable so tests and goldens are stable
     var_files: list[str] = field(default_factory=list)  # extra *.tfvars for HCL, after the auto-loaded ones
     changed_files: bool = False  # paths are a hook's changed-file list: skip what is not an input
+    cache: RequestCache | None = None  # parsed-input cache for repeated runs (pre-commit)
+
+
+class RequestCache(Protocol):
+    """Where a door keeps parsed inputs between runs (integrations.parse_cache). Optional."""
+
+    def key(self, kind: str, files: list[str], extra: str = "") -> str | None: ...
+
+    def get(self, key: str) -> Any | None: ...
+
+    def put(self, key: str, value: Any) -> None: ...
 
 
 @dataclass(slots=True)
@@ -41,7 +53,11 @@ class ReadInputs:
 
 
 def read_requests(
-    paths: list[str], var_files: list[str] | None = None, cluster: Cluster | None = None, lenient: bool = False
+    paths: list[str],
+    var_files: list[str] | None = None,
+    cluster: Cluster | None = None,
+    lenient: bool = False,
+    cache: RequestCache | None = None,
 ) -> ReadInputs:
     """Every input through its reader. .tf files are read per directory (a module is the unit
     Terraform evaluates: variables, locals and tfvars live in sibling files)."""
@@ -56,17 +72,62 @@ def read_requests(
         elif item.kind is InputKind.HCL:
             hcl_directories.setdefault(os.path.dirname(item.path) or ".", None)
         else:
-            from tollgate.engine.kubernetes.reader import read_manifest_requests
-
-            result.requests.extend(read_manifest_requests(item.path, cluster))
+            result.requests.extend(
+                _cached(cache, "manifest", [item.path], repr(cluster), partial(_read_manifest, item.path, cluster))
+            )
             result.inputs.append(item.path)
-    if hcl_directories:
-        from tollgate.engine.hcl.reader import read_hcl_requests
-
-        for directory in _module_roots(list(hcl_directories)):
-            result.requests.extend(read_hcl_requests(directory, var_files or []))
-            result.inputs.append(directory)
+    for directory in _module_roots(list(hcl_directories)):
+        files = _module_files(directory) + list(var_files or [])
+        result.requests.extend(
+            _cached(cache, "hcl", files, "", partial(_read_hcl, directory, list(var_files or [])))
+        )
+        result.inputs.append(directory)
     return result
+
+
+def _read_manifest(path: str, cluster: Cluster | None) -> list[ComputeRequest]:
+    from tollgate.engine.kubernetes.reader import read_manifest_requests
+
+    requests: list[ComputeRequest] = read_manifest_requests(path, cluster)
+    return requests
+
+
+def _read_hcl(directory: str, var_files: list[str]) -> list[ComputeRequest]:
+    from tollgate.engine.hcl.reader import read_hcl_requests
+
+    requests: list[ComputeRequest] = read_hcl_requests(directory, var_files)
+    return requests
+
+
+def _cached(
+    cache: RequestCache | None, kind: str, files: list[str], extra: str, read: Callable[[], list[ComputeRequest]]
+) -> list[ComputeRequest]:
+    key = cache.key(kind, files, extra) if cache else None
+    if cache is not None and key is not None:
+        hit = cache.get(key)
+        if isinstance(hit, list):
+            return hit
+    requests = read()
+    if cache is not None and key is not None:
+        cache.put(key, requests)
+    return requests
+
+
+def _module_files(directory: str, seen: set[str] | None = None) -> list[str]:
+    """Every file a module's result depends on: its .tf/.tfvars and those of local modules it calls."""
+    seen = seen if seen is not None else set()
+    directory = os.path.normpath(directory)
+    if directory in seen:
+        return []
+    seen.add(directory)
+    try:
+        names = sorted(os.listdir(directory))
+    except OSError:
+        return []
+    files = [os.path.join(directory, n) for n in names if n.endswith((".tf", ".tfvars", ".tf.json"))]
+    for source in _local_module_sources(directory):
+        files += _module_files(os.path.join(directory, source), seen)
+    return files
 
 
 _LOCAL_MODULE_SOURCE_RE = re.compile(r'^\s*source\s*=\s*"(\.{1,2}/[^"]*)"', re.MULTILINE)
@@ -106,7 +167,7 @@ def run_check(paths: list[str], prices: PriceSource, options: CheckOptions | Non
     hours = options.hours_per_month or (settings.hours_per_month if settings else DEFAULT_HOURS_PER_MONTH)
     regions: dict[str, str] = {str(k): v for k, v in settings.default_region.items()} if settings else {}
     regions.update(options.default_regions)
-    read = read_requests(paths, options.var_files, config.cluster if config else None, options.changed_files)
+    read = read_requests(paths, options.var_files, config.cluster if config else None, options.changed_files, options.cache)
     priced = price_requests(read.requests, prices, regions)
     report = Report(
         pricing_mode=prices.mode,

@@ -98,6 +98,7 @@ def parse_region_defaults(values: Sequence[str]) -> dict[str, str]:
 def _run_check(args: argparse.Namespace) -> int:
     from tollgate.engine.check import CheckOptions, run_check
     from tollgate.engine.config_loader import load_active_config
+    from tollgate.integrations.parse_cache import ParseCache
     from tollgate.providers.bundled import BundledCatalog
 
     try:
@@ -123,6 +124,7 @@ def _run_check(args: argparse.Namespace) -> int:
         config=config,
         var_files=args.var_file,
         changed_files=args.hook,
+        cache=ParseCache.from_environment(),
     )
     report = run_check(args.paths or ["."], BundledCatalog(), options)
     stream = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
