@@ -71,6 +71,7 @@ def resource_dict(item: PricedRequest, report: Report) -> dict[str, Any]:
         "region": described.region or request.region,
         "region_source": request.region_source,
         "kind": request.kind,
+        "namespace": request.namespace,
         "action": request.action.value,
         "instance_type": request.instance_type,
         "instance_types": list(request.instance_types) if len(request.instance_types) > 1 else None,
