@@ -168,7 +168,7 @@ def run_check(paths: list[str], prices: PriceSource, options: CheckOptions | Non
     regions: dict[str, str] = {str(k): v for k, v in settings.default_region.items()} if settings else {}
     regions.update(options.default_regions)
     read = read_requests(paths, options.var_files, config.cluster if config else None, options.changed_files, options.cache)
-    priced = price_requests(read.requests, prices, regions)
+    priced = price_requests(read.requests, prices, regions, hours)
     report = Report(
         pricing_mode=prices.mode,
         sources=_sources_used(priced, prices),

@@ -143,6 +143,9 @@ class Cluster(Strict):
     provider: ProviderName
     region: str
     node_pools: list[NodePool] = []
+    default_job_hours: float = Field(
+        default=1.0, gt=0, description="hours a Job (or one CronJob run) is priced for without a tollgate.dev/expected-hours annotation"
+    )
 
 
 class ExceptionEntry(Strict):

@@ -101,6 +101,52 @@ class Waiver:
     expires: date | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class NodeRequirement:
+    """One node-label requirement: a nodeSelector entry (operator In, one value), a required
+    node-affinity expression, or a Karpenter NodePool requirement. `source` says where it was written."""
+
+    key: str
+    operator: str  # In | NotIn | Exists | DoesNotExist | Gt | Lt
+    values: tuple[str, ...] = ()
+    source: str = "nodeSelector"
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterNodePool:
+    """A node pool of the cluster profile (tollgate.yaml `cluster.node_pools`) as a pod sees it."""
+
+    name: str
+    instance_types: tuple[str, ...]
+    purchase_option: PurchaseOption
+    labels: tuple[tuple[str, str], ...] = ()
+    taints: tuple[str, ...] = ()  # "key=value:Effect" or "key:Effect"
+
+
+@dataclass(frozen=True, slots=True)
+class PodResources:
+    """What one pod of a Kubernetes workload asks for, so it can be priced as its share of the node
+    it needs (GPU share for GPU pods, else the larger of its CPU and memory shares).
+
+    Sizes are per pod: the sum of its containers' requests (limits where no request is given), with
+    init containers counted as their maximum. None means unknown (an unresolved placeholder); the
+    request's `unknowns` names it. `ComputeRequest.quantity` counts pods, not nodes."""
+
+    cpu: float | None  # cores
+    memory_gib: float | None
+    gpus: float | None  # accelerators per pod; a MIG slice counts as its fraction of one GPU
+    gpu_resource: str | None = None  # nvidia.com/gpu | amd.com/gpu | google.com/tpu | nvidia.com/mig-1g.10gb ...
+    gpu_model: str | None = None  # catalog GPU model (or family, "A100") a node label names
+    gpu_model_source: str | None = None  # e.g. "nodeSelector cloud.google.com/gke-accelerator=nvidia-l4"
+    node_gpus: int | None = None  # accelerators per node, when a label says (cloud.google.com/gke-accelerator-count)
+    requirements: tuple[NodeRequirement, ...] = ()  # node labels the pod requires (all of them)
+    alternatives: tuple[tuple[NodeRequirement, ...], ...] = ()  # required node-affinity terms: one of them
+    tolerations: tuple[str, ...] = ()  # "key=value:Effect", "key:Effect", "key" or "*" (tolerates everything)
+    node_pools: tuple[ClusterNodePool, ...] = ()  # the cluster profile's pools, in profile order
+    capacity_from_pool: bool = False  # no selector/toleration fixed the purchase option: the pool's decides
+    shared_gpu: bool = False  # time-sliced/virtual GPUs (-SHARED product label, HAMi): a GPU may be split
+
+
 @dataclass(slots=True)
 class ComputeRequest:
     address: str
@@ -128,6 +174,14 @@ class ComputeRequest:
     component: str | None = None  # a part of one resource, e.g. a SageMaker production variant
     namespace: str | None = None  # Kubernetes namespace
     waivers: tuple[Waiver, ...] = ()  # inline waivers found in the resource's own source
+    # Kubernetes: a pod-share request (quantity counts pods), priced as its share of the node it needs.
+    pod: PodResources | None = None
+    # A node pool whose candidate types are the catalog types meeting these requirements (Karpenter
+    # NodePool); pricing resolves them into instance_types.
+    node_requirements: tuple[NodeRequirement, ...] = ()
+    # Hours the request runs in a month when it does not run all month (a Job's expected hours, a
+    # CronJob's runs x hours per run); None means all month (settings.hours_per_month).
+    hours_per_month_override: float | None = None
     unknowns: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     before: ComputeRequest | None = None

@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-from tollgate.engine.model import Action, CapacityUnit, ComputeRequest, PurchaseOption, Quantity
+from tollgate.engine.model import Accelerator, Action, CapacityUnit, ComputeRequest, Provider, PurchaseOption, Quantity
 from tollgate.engine.money import Money
 from tollgate.engine.prices import InstanceSpec, PriceMiss, PriceQuote, PriceSource
 
@@ -44,7 +44,7 @@ class PricedPart:
 
 # Accelerators that are not GPUs. The catalog counts them in gpu_count (per instance), but a GPU
 # budget or allow-list means NVIDIA/AMD GPUs, so reports keep the two apart.
-NON_GPU_ACCELERATOR_PREFIXES = ("Inferentia", "Trainium", "Qualcomm-AI", "Gaudi", "Xilinx")
+NON_GPU_ACCELERATOR_PREFIXES = ("Inferentia", "Trainium", "Qualcomm-AI", "Gaudi", "Xilinx", "TPU")
 
 
 def accelerator_kind(model: str | None) -> str:
@@ -98,11 +98,26 @@ def price_requests(
     requests: list[ComputeRequest],
     prices: PriceSource,
     default_regions: dict[str, str] | None = None,
+    hours_per_month: int = DEFAULT_HOURS_PER_MONTH,
 ) -> list[PricedRequest]:
+    """`hours_per_month` only matters for requests that run part of the month
+    (`hours_per_month_override`, e.g. a Job): their hourly amounts are averaged over it, so that
+    hourly x hours_per_month is what they cost in a month."""
     defaults = default_regions or {}
     priced = []
+    node_choices: dict[object, object] = {}  # pods that ask for the same thing land on the same node
     for request in requests:
-        after = price_state(request, prices, defaults)
+        if request.pod is not None:
+            # A Kubernetes pod: the node type, purchase option and attached GPUs are chosen while
+            # pricing, so the priced request carries them for policies and reports.
+            request, after = price_pod_request(request, prices, defaults, hours_per_month, node_choices)
+            priced.append(PricedRequest(request=request, after=after, before=None))
+            continue
+        if request.node_requirements:
+            request, after = price_node_pool_request(request, prices, defaults, hours_per_month)
+            priced.append(PricedRequest(request=request, after=after, before=None))
+            continue
+        after = price_state(request, prices, defaults, hours_per_month=hours_per_month)
         if request.action is Action.DELETE:
             before = after
             # The resource keeps describing what is deleted; only its after-change cost is zero.
@@ -110,14 +125,19 @@ def price_requests(
                 hourly=Money.zero(), instances=before.instances, spec=before.spec, gpus=before.gpus, region=before.region
             )
         elif request.before is not None:
-            before = price_state(request.before, prices, defaults)
+            before = price_state(request.before, prices, defaults, hours_per_month=hours_per_month)
         else:
             before = None
         priced.append(PricedRequest(request=request, after=after, before=before))
     return priced
 
 
-def price_state(request: ComputeRequest, prices: PriceSource, default_regions: dict[str, str]) -> StatePrice:
+def price_state(
+    request: ComputeRequest,
+    prices: PriceSource,
+    default_regions: dict[str, str],
+    hours_per_month: int = DEFAULT_HOURS_PER_MONTH,
+) -> StatePrice:
     provider = request.provider.value
     state = StatePrice(hourly=None)
     region = _region(request, prices, default_regions, state)
@@ -145,7 +165,7 @@ def price_state(request: ComputeRequest, prices: PriceSource, default_regions: d
         return state
     total = Money.zero()
     for option, count in option_counts:
-        part = _price_part(request, prices, region, option, count, state)
+        part = _price_part(request, prices, region, option, count, state, hours_per_month)
         if isinstance(part, PriceMiss):
             state.unpriced_reason = part.reason
             return state
@@ -264,7 +284,13 @@ def _option_counts(request: ComputeRequest, instances: Quantity | None) -> list[
 
 
 def _price_part(
-    request: ComputeRequest, prices: PriceSource, region: str, option: str, count: int | None, state: StatePrice
+    request: ComputeRequest,
+    prices: PriceSource,
+    region: str,
+    option: str,
+    count: int | None,
+    state: StatePrice,
+    hours_per_month: int = DEFAULT_HOURS_PER_MONTH,
 ) -> PricedPart | PriceMiss:
     candidates = list(request.instance_types) or [request.instance_type or ""]
     if option == "spot" and len(candidates) > 1:
@@ -273,7 +299,7 @@ def _price_part(
         quotes: list[tuple[PriceQuote, str]] = []
         misses: list[str] = []
         for candidate in candidates:
-            result = unit_price(request, prices, region, candidate, option)
+            result = unit_price(request, prices, region, candidate, option, hours_per_month)
             if isinstance(result, PriceQuote):
                 quotes.append((result, candidate))
             else:
@@ -289,19 +315,64 @@ def _price_part(
     chosen = candidates[0]
     if len(candidates) > 1:
         state.notes.append(f"on-demand priced at the group's first-priority type {chosen} of {len(candidates)}")
-    result = unit_price(request, prices, region, chosen, option)
+    result = unit_price(request, prices, region, chosen, option, hours_per_month)
     if isinstance(result, PriceMiss):
         return result
     return PricedPart(option=option, instance_type=chosen, count=count, unit=result)
 
 
 def unit_price(
-    request: ComputeRequest, prices: PriceSource, region: str, instance_type: str, option: str
+    request: ComputeRequest,
+    prices: PriceSource,
+    region: str,
+    instance_type: str,
+    option: str,
+    hours_per_month: int = DEFAULT_HOURS_PER_MONTH,
 ) -> PriceQuote | PriceMiss:
-    """One instance of `request` as `instance_type`, with its attached accelerators (GCP N1)."""
-    provider = request.provider.value
-    machine = prices.price(provider, region, instance_type, option, request.operating_system)
-    if isinstance(machine, PriceMiss) or not request.accelerators:
+    """One unit of `request` as `instance_type`: an instance with its attached accelerators (GCP
+    N1); for a pod, its share of such a node. A request that runs only part of the month
+    (`hours_per_month_override`) has the unit averaged over `hours_per_month`."""
+    quote = machine_price(
+        prices, request.provider.value, region, instance_type, request.accelerators, option, request.operating_system
+    )
+    if isinstance(quote, PriceMiss):
+        return quote
+    factor = Fraction(1)
+    if request.pod is not None:
+        from tollgate.engine.kubernetes.nodes import candidate_for, pod_share
+
+        spec = prices.spec(request.provider.value, instance_type)
+        if spec is None:
+            return PriceMiss("unknown_type", f"'{instance_type}' has no spec in the price catalog, so a pod's share of it is unknown")
+        share = pod_share(request.pod, candidate_for(spec, request.accelerators))
+        if isinstance(share, str):
+            return PriceMiss("does_not_fit", share)
+        factor *= share[0]
+    factor *= running_fraction(request, hours_per_month)
+    if factor == 1:
+        return quote
+    return dataclasses.replace(quote, unit_hourly=quote.unit_hourly * factor)
+
+
+def running_fraction(request: ComputeRequest, hours_per_month: int = DEFAULT_HOURS_PER_MONTH) -> Fraction:
+    """The part of the month a request runs: its override hours / hours_per_month, else 1."""
+    if request.hours_per_month_override is None:
+        return Fraction(1)
+    return Fraction(repr(float(request.hours_per_month_override))) / hours_per_month
+
+
+def machine_price(
+    prices: PriceSource,
+    provider: str,
+    region: str,
+    instance_type: str,
+    accelerators: tuple[Accelerator, ...],
+    option: str,
+    operating_system: str = "linux",
+) -> PriceQuote | PriceMiss:
+    """One instance of `instance_type` with its attached accelerators (GCP N1)."""
+    machine = prices.price(provider, region, instance_type, option, operating_system)
+    if isinstance(machine, PriceMiss) or not accelerators:
         return machine
     spec = prices.spec(provider, instance_type)
     if spec is not None and spec.gpu_count > 0:
@@ -309,7 +380,7 @@ def unit_price(
     total = machine.unit_hourly
     upstream = [machine.upstream]
     as_of = machine.as_of
-    for accelerator in request.accelerators:
+    for accelerator in accelerators:
         gpu = prices.accelerator_price(provider, region, accelerator.type, option)
         if isinstance(gpu, PriceMiss):
             return gpu
@@ -318,3 +389,179 @@ def unit_price(
         as_of = min(as_of, gpu.as_of)
     # The oldest date of the parts is the honest as-of date of the sum.
     return PriceQuote(unit_hourly=total, source=machine.source, as_of=as_of, upstream=" + ".join(dict.fromkeys(upstream)))
+
+
+# --- Kubernetes: pods priced as their share of a node, Karpenter NodePools ------------------------
+
+
+def _option_name(option: PurchaseOption) -> str | None:
+    return {PurchaseOption.SPOT: "spot", PurchaseOption.ON_DEMAND: "on_demand"}.get(option)
+
+
+def _pod_gpus(request: ComputeRequest, model: str | None, memory: float | None) -> GpuSummary | None:
+    pod = request.pod
+    if pod is None or not pod.gpus:
+        return None
+    desired = request.quantity.desired
+    return GpuSummary(pod.gpus, model or pod.gpu_model, memory, pod.gpus * desired if desired is not None else None)
+
+
+def _running_note(request: ComputeRequest, hours_per_month: int) -> str | None:
+    hours = request.hours_per_month_override
+    if hours is None:
+        return None
+    return (
+        f"runs {hours:g} h/month, not all month: hourly amounts are averaged over {hours_per_month} h "
+        f"(hourly x {hours_per_month} = the monthly cost of {hours:g} h of running)"
+    )
+
+
+def price_pod_request(
+    request: ComputeRequest,
+    prices: PriceSource,
+    default_regions: dict[str, str],
+    hours_per_month: int = DEFAULT_HOURS_PER_MONTH,
+    node_choices: dict[object, object] | None = None,
+) -> tuple[ComputeRequest, StatePrice]:
+    """A Kubernetes pod request -> (the request with its node type, option and attached GPUs
+    filled in, its price): share of the node x pods (x the part of the month it runs).
+    `node_choices` memoises the node choice across requests that ask for the same thing."""
+    from tollgate.engine.kubernetes.nodes import NodeCandidate, NodeChoice, choose_node, pod_share
+
+    pod = request.pod
+    assert pod is not None
+    state = StatePrice(hourly=None, instances=request.quantity)
+    state.gpus = _pod_gpus(request, None, None)
+    pods = request.quantity.desired
+    if pods == 0:
+        state.hourly = Money.zero()
+        state.notes.append("0 pods: it costs nothing until it is scaled up")
+        return request, state
+    unknown_size = [name for name, value in (("cpu", pod.cpu), ("memory", pod.memory_gib), ("gpus", pod.gpus)) if value is None]
+    if unknown_size:
+        state.unpriced_reason = f"the pod's {' and '.join(unknown_size)} request is unknown (an unresolved placeholder)"
+        return request, state
+    if not pod.cpu and not pod.memory_gib and not pod.gpus:
+        state.unpriced_reason = (
+            "the pod requests no CPU, memory or accelerators (BestEffort), so its share of a node is unknown; "
+            "set resources.requests"
+        )
+        return request, state
+    unknown_run = [u for u in ("expected_hours", "schedule") if u in request.unknowns]
+    if unknown_run:
+        state.unpriced_reason = f"how long it runs is unknown ({', '.join(unknown_run)})"
+        return request, state
+    if request.provider is Provider.UNKNOWN:
+        state.unpriced_reason = (
+            "cloud provider is unknown: add a cluster profile (`cluster:` in tollgate.yaml) or node labels that name the cloud"
+        )
+        return request, state
+    region = _region(request, prices, default_regions, state)
+    state.region = region
+    if region is None:
+        return request, state
+
+    def node_price(candidate: NodeCandidate, option: str) -> PriceQuote | PriceMiss:
+        return machine_price(
+            prices, request.provider.value, region, candidate.instance_type, candidate.accelerators, option, request.operating_system
+        )
+
+    key = (
+        pod, request.provider, region, request.purchase_option, request.purchase_reason, request.operating_system,
+        request.instance_type, request.instance_types, tuple(n for n in request.notes if "unresolved placeholder" in n),
+    )
+    cached = node_choices.get(key) if node_choices is not None else None
+    choice = cached if isinstance(cached, (str, NodeChoice)) else choose_node(request, prices, region, node_price)
+    if node_choices is not None:
+        node_choices[key] = choice
+    if isinstance(choice, str):
+        state.unpriced_reason = choice
+        return request, state
+    node = choice.candidate
+    resolved = dataclasses.replace(
+        request,
+        instance_type=node.instance_type,
+        instance_types=(),
+        accelerators=node.accelerators,
+        purchase_option=choice.option,
+        purchase_reason=choice.purchase_reason,
+        unknowns=list(request.unknowns),
+        notes=list(request.notes),
+    )
+    state.spec = node.spec
+    state.gpus = _pod_gpus(resolved, node.gpu_model, node.gpu_memory_gib)
+    state.notes.extend(choice.notes)  # copied: a memoised choice is shared
+    if pods is None:
+        hint = " (a DaemonSet runs one pod on every matching node)" if request.kind == "DaemonSet" else ""
+        state.unpriced_reason = f"the number of pods is unknown{hint}"
+        return resolved, state
+    option = _option_name(choice.option)
+    if option is None:
+        state.unpriced_reason = (
+            "prepaid capacity (capacity block / reservation) prices are not in the price catalog"
+            if choice.option is PurchaseOption.RESERVED
+            else "purchase option is unknown"
+        )
+        return resolved, state
+    quote = unit_price(resolved, prices, region, node.instance_type, option, hours_per_month)
+    if isinstance(quote, PriceMiss):
+        state.unpriced_reason = quote.reason
+        return resolved, state
+    share = pod_share(pod, node)
+    if not isinstance(share, str):
+        state.notes.append(f"each pod is priced as {share[0].numerator}/{share[0].denominator} of a {node.label()} ({share[1]})")
+    if pod.shared_gpu:
+        state.notes.append("time-sliced or virtual GPUs: a pod may get part of a physical GPU; priced as whole GPUs (an upper bound)")
+    running = _running_note(request, hours_per_month)
+    if running:
+        state.notes.append(running)
+    state.parts.append(PricedPart(option=option, instance_type=node.instance_type, count=pods, unit=quote))
+    state.hourly = quote.unit_hourly * pods
+    return resolved, state
+
+
+def price_node_pool_request(
+    request: ComputeRequest,
+    prices: PriceSource,
+    default_regions: dict[str, str],
+    hours_per_month: int = DEFAULT_HOURS_PER_MONTH,
+) -> tuple[ComputeRequest, StatePrice]:
+    """A node pool given by requirements (Karpenter NodePool): its candidate types are the catalog
+    types meeting them, cheapest first; then priced like any group of those types. Its nodes are
+    launched for pending pods (priced with the pods), so its own size is what it holds now (0, or
+    static replicas), and its limits are the ceiling, reported in the notes."""
+    from tollgate.engine.kubernetes.nodes import NodeCandidate, resolve_pool_types
+
+    state = StatePrice(hourly=None, instances=request.quantity)
+    if request.provider is Provider.UNKNOWN:
+        state.unpriced_reason = "cloud provider is unknown: add a cluster profile (`cluster:` in tollgate.yaml)"
+        return request, state
+    region = _region(request, prices, default_regions, state)
+    state.region = region
+    if region is None:
+        return request, state
+    resolved = request
+    if request.instance_type is None and not request.instance_types:
+        option = request.purchase_option
+
+        def node_price(candidate: NodeCandidate, word: str) -> PriceQuote | PriceMiss:
+            return machine_price(prices, request.provider.value, region, candidate.instance_type, (), word, request.operating_system)
+
+        types = resolve_pool_types(request.node_requirements, prices, request.provider.value, node_price, option)
+        if isinstance(types, str):
+            state.unpriced_reason = types
+            return request, state
+        resolved = dataclasses.replace(
+            request, instance_type=types[0], instance_types=tuple(types), unknowns=list(request.unknowns), notes=list(request.notes)
+        )
+        resolved.note(f"{len(types)} catalog types meet the requirements; the cheapest node is {types[0]}")
+    state = price_state(resolved, prices, default_regions, hours_per_month=hours_per_month)
+    instances = state.instances
+    if instances is not None and instances.max is not None and state.parts:
+        part = state.parts[0]
+        ceiling = part.unit.unit_hourly * instances.max * hours_per_month
+        capacity = f"{request.quantity.max} vCPUs" if request.quantity.unit is CapacityUnit.VCPUS else f"{instances.max} nodes"
+        state.notes.append(
+            f"ceiling: at its limits ({capacity} = {instances.max} × {part.instance_type}) it would cost {ceiling}/month"
+        )
+    return resolved, state

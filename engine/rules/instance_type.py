@@ -15,6 +15,15 @@ def _matches(value: str, globs: list[str]) -> bool:
     return any(fnmatch.fnmatch(value.lower(), glob.lower()) for glob in globs)
 
 
+def _some(types: list[str], shown: int = 5) -> str:
+    """'g5.xlarge is' / 'p3.2xlarge, p3.8xlarge are' / '7 types (a, b, c, d, e, …) are'."""
+    if len(types) == 1:
+        return f"{types[0]} is"
+    if len(types) <= shown:
+        return f"{', '.join(types)} are"
+    return f"{len(types)} types ({', '.join(types[:shown])}, …) are"
+
+
 def _gpu_ceiling(item: PricedRequest) -> tuple[float, float] | None:
     """(GPUs at the desired size, GPUs at the maximum size) for requests with GPUs."""
     gpus = item.after.gpus
@@ -47,11 +56,14 @@ def evaluate_instance_type(policy: InstanceTypePolicy, ctx: RuleContext) -> Iter
             continue
         request = item.request
         types = list(request.instance_types) or ([request.instance_type] if request.instance_type else [])
-        for instance_type in types:
-            if policy.deny and _matches(instance_type, policy.deny):
-                yield finding(policy, item, f"{describe(item)}: {instance_type} is denied by '{policy.id}' ({', '.join(policy.deny)})")
-            elif policy.allow and not _matches(instance_type, policy.allow):
-                yield finding(policy, item, f"{describe(item)}: {instance_type} is not in the '{policy.id}' allow-list ({', '.join(policy.allow)})")
+        # One finding per request, naming the offending types: a Karpenter NodePool may allow
+        # hundreds of types and a reviewer needs one line, not hundreds.
+        denied = [t for t in types if policy.deny and _matches(t, policy.deny)]
+        outside = [t for t in types if t not in denied and policy.allow and not _matches(t, policy.allow)]
+        if denied:
+            yield finding(policy, item, f"{describe(item)}: {_some(denied)} denied by '{policy.id}' ({', '.join(policy.deny)})")
+        if outside:
+            yield finding(policy, item, f"{describe(item)}: {_some(outside)} not in the '{policy.id}' allow-list ({', '.join(policy.allow)})")
         spec = item.after.spec
         if policy.deny_previous_generation and spec is not None and spec.current_generation is False:
             yield finding(policy, item, f"{describe(item)}: {spec.instance_type} is a previous-generation type")

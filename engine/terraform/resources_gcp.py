@@ -129,12 +129,18 @@ extractor("google_compute_instance_group_manager", GCP)(_group_manager)
 extractor("google_compute_region_instance_group_manager", GCP)(_group_manager)
 
 
-def _zones_multiplier(view: ResourceView, location: str | None, node_locations: Any) -> int:
-    """GKE node counts are per zone: a regional pool runs that many nodes in each of its zones."""
+def _zones_multiplier(view: ResourceView, location: str | None, node_locations: Any) -> int | None:
+    """GKE node counts are per zone: a regional pool runs that many nodes in each of its zones.
+    None when the location is unknown: then so is the number of zones."""
     if isinstance(node_locations, list) and node_locations:
         if len(node_locations) > 1:
             view.note(f"node counts are per zone: x{len(node_locations)} node_locations")
         return len(node_locations)
+    if location is None:
+        # Hook for HCL read without a plan (engine/hcl), where `location = var.region` can be
+        # unknown: a zonal pool would run the count once, a regional one three times; never guess.
+        view.note("node counts are per zone and the location is unknown, so the number of nodes is unknown")
+        return None
     _, zone = split_location(location)
     if location and zone is None:
         view.note(f"regional location {location}: node counts are per zone, x{GKE_DEFAULT_ZONES_PER_REGION} zones (GKE default)")
@@ -169,9 +175,9 @@ def _node_pool_request(
         if isinstance(autoscaling.get("total_min_node_count"), int) or isinstance(autoscaling.get("total_max_node_count"), int):
             low, high = autoscaling.get("total_min_node_count"), autoscaling.get("total_max_node_count")
         else:
-            low = autoscaling["min_node_count"] * zones if isinstance(autoscaling.get("min_node_count"), int) else None
-            high = autoscaling["max_node_count"] * zones if isinstance(autoscaling.get("max_node_count"), int) else None
-    desired = per_zone_count * zones if isinstance(per_zone_count, int) else low
+            low = autoscaling["min_node_count"] * zones if isinstance(autoscaling.get("min_node_count"), int) and zones is not None else None
+            high = autoscaling["max_node_count"] * zones if isinstance(autoscaling.get("max_node_count"), int) and zones is not None else None
+    desired = per_zone_count * zones if isinstance(per_zone_count, int) and zones is not None else low
     if desired is None:
         view.mark_unknown("node_count")
     region, zone = split_location(location)

@@ -77,18 +77,25 @@ def _scan_directory(directory: str) -> dict[str, BlockInfo]:
         for match in _BLOCK_RE.finditer(text):
             line = text.count("\n", 0, match.start()) + 1
             body_end = block_end(text, match.end() - 1)
-            waivers = tuple(
-                Waiver(
-                    policy_id=ignore.group(1),
-                    reason=ignore.group(2).strip() or None,
-                    source="inline",
-                    file=path,
-                    line=text.count("\n", 0, ignore.start()) + 1,
-                )
-                for ignore in _IGNORE_RE.finditer(text, match.end(), body_end)
-            )
+            waivers = inline_waivers(text, path, match.end(), body_end)
             found.setdefault(f"{match.group(1)}.{match.group(2)}", BlockInfo(SourceLocation(file=path, line=line), waivers))
     return found
+
+
+# Public so that the HCL reader (engine/hcl) finds waivers in `module` blocks the same way: the
+# compute a registry module creates is located at, and waived inside, the module block.
+def inline_waivers(text: str, path: str, start: int, end: int) -> tuple[Waiver, ...]:
+    """The `# tollgate:ignore <policy-id> <reason>` comments between offsets `start` and `end`."""
+    return tuple(
+        Waiver(
+            policy_id=ignore.group(1),
+            reason=ignore.group(2).strip() or None,
+            source="inline",
+            file=path,
+            line=text.count("\n", 0, ignore.start()) + 1,
+        )
+        for ignore in _IGNORE_RE.finditer(text, start, end)
+    )
 
 
 def block_end(text: str, open_brace: int) -> int:

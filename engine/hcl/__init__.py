@@ -1,0 +1,1 @@
+"""Terraform HCL without a plan: the pre-commit path. See reader.read_hcl_requests."""

@@ -1,0 +1,98 @@
+"""Multi-document YAML -> documents with the line of each (the line of its `kind:`).
+
+One loader walks the whole stream (PyYAML's C parser when it is there): each document is composed
+into nodes, whose marks give the exact line of its `kind:` key (and of each `List` item's), then
+constructed. Parse errors carry the line in the file. Helm's `# Source: chart/templates/x.yaml`
+comments are matched to the document that follows them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+import yaml
+from tollgate.engine.errors import InputError
+
+# The C loader is ~10x faster; fall back when PyYAML was built without libyaml.
+_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+_HELM_SOURCE_RE = re.compile(r"^#[ \t]*Source:[ \t]*([^\s:]+/[^\s:]+)[ \t]*$", re.MULTILINE)  # chart/templates/x.yaml, not a URL
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """One YAML document (or one item of a `List`), with where it is in its file."""
+
+    obj: Any
+    line: int | None = None  # 1-based line of its `kind:` (else its first line)
+    helm_source: str | None = None  # the template a `# Source:` comment names
+
+
+def decode(data: bytes, path: str) -> str:
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return data.decode("utf-16")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise InputError(path, f"is not UTF-8 text (byte {error.start})") from None
+
+
+def load(text: str, path: str) -> Iterator[Document]:
+    sources = [(text.count("\n", 0, m.start()), m.group(1)) for m in _HELM_SOURCE_RE.finditer(text)] if "Source:" in text else []
+    loader = _Loader(text)
+    previous_end = 0
+    try:
+        while loader.check_node():
+            node = loader.get_node()
+            if node is None:
+                continue
+            start, end = node.start_mark.line, node.end_mark.line
+            helm_source = next((name for line, name in reversed(sources) if previous_end <= line <= start), None)
+            previous_end = end
+            obj = loader.construct_document(node)
+            if obj is None:
+                continue
+            if _is_list(obj) and isinstance(node, yaml.MappingNode):
+                yield from _items(obj, node, helm_source)
+            else:
+                yield Document(obj, _kind_line(node), helm_source)
+    except yaml.YAMLError as error:
+        raise _invalid(path, error) from None
+    finally:
+        loader.dispose()
+
+
+def _kind_line(node: Any) -> int:
+    if isinstance(node, yaml.MappingNode):
+        for key, _ in node.value:
+            if isinstance(key, yaml.ScalarNode) and key.value == "kind":
+                return int(key.start_mark.line) + 1
+    return int(node.start_mark.line) + 1
+
+
+def _is_list(obj: Any) -> bool:
+    return isinstance(obj, dict) and isinstance(obj.get("kind"), str) and str(obj["kind"]).endswith("List") and isinstance(obj.get("items"), list)
+
+
+def _items(obj: dict[str, Any], node: Any, helm_source: str | None) -> Iterator[Document]:
+    """The items of a `List` (kind List, DeploymentList, ...), each at the line of its own `kind:`."""
+    item_nodes: list[Any] = []
+    for key, value in node.value:
+        if isinstance(key, yaml.ScalarNode) and key.value == "items" and isinstance(value, yaml.SequenceNode):
+            item_nodes = list(value.value)
+    for index, item in enumerate(obj["items"]):
+        item_node = item_nodes[index] if index < len(item_nodes) else node
+        if _is_list(item) and isinstance(item_node, yaml.MappingNode):
+            yield from _items(item, item_node, helm_source)
+        else:
+            yield Document(item, _kind_line(item_node), helm_source)
+
+
+def _invalid(path: str, error: yaml.YAMLError) -> InputError:
+    mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
+    problem = getattr(error, "problem", None) or getattr(error, "context", None) or str(error).splitlines()[0]
+    if mark is not None:
+        return InputError(path, f"invalid YAML at line {mark.line + 1}: {problem}")
+    return InputError(path, f"invalid YAML: {problem}")
