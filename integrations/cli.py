@@ -19,7 +19,7 @@ EXIT_OK = 0
 EXIT_BLOCKED = 1
 EXIT_USAGE = 2
 
-FORMATS = ("table", "json")
+FORMATS = ("table", "json", "text")
 PRICING_MODES = ("bundled",)
 FAIL_ON = ("error", "warning", "never")
 
@@ -52,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     check = commands.add_parser("check", help="price and check Terraform plans, .tf files and Kubernetes manifests")
     check.add_argument("paths", nargs="*", metavar="PATH", help="plan JSON, .tf files or module directories, YAML manifests, or directories holding any of them (default: .)")
-    check.add_argument("--format", choices=FORMATS, default="table")
+    check.add_argument("--format", choices=FORMATS, default=None, help="table (default), json, or text (one line per finding; the default with --hook)")
     check.add_argument("--output", metavar="FILE", help="write the report here instead of standard output")
     check.add_argument("--pricing", choices=PRICING_MODES, default=None, help="default: settings.pricing (bundled)")
     check.add_argument("--fail-on", choices=FAIL_ON, default="error")
@@ -129,10 +129,15 @@ def _run_check(args: argparse.Namespace) -> int:
     report = run_check(args.paths or ["."], BundledCatalog(), options)
     stream = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
     try:
-        if args.format == "json":
+        output_format = args.format or ("text" if args.hook else "table")
+        if output_format == "json":
             from tollgate.integrations.render_json import render_json
 
             stream.write(render_json(report))
+        elif output_format == "text":
+            from tollgate.integrations.render_text import render_text
+
+            render_text(report, stream)
         else:
             from tollgate.integrations.render_table import render_table
 

@@ -15,6 +15,7 @@ import hashlib
 import os
 import pickle
 import tempfile
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,17 @@ def cache_directory() -> Path:
     return Path(base) / "tollgate" / "parse"
 
 
+@lru_cache(maxsize=1)
+def _tollgate_version() -> str:
+    # importlib.metadata scans site-packages: once per process, not once per key.
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("tollgate")
+    except PackageNotFoundError:
+        return "unknown"
+
+
 class ParseCache:
     def __init__(self, directory: Path | None = None) -> None:
         self.directory = directory or cache_directory()
@@ -41,13 +53,7 @@ class ParseCache:
 
     def key(self, kind: str, files: list[str], extra: str = "") -> str | None:
         """A key over the files' bytes, or None when one cannot be read (then the reader reports it)."""
-        from importlib.metadata import PackageNotFoundError, version
-
-        try:
-            tollgate_version = version("tollgate")
-        except PackageNotFoundError:
-            tollgate_version = "unknown"
-        digest = hashlib.sha256(f"{CACHE_FORMAT}\0{tollgate_version}\0{kind}\0{extra}".encode())
+        digest = hashlib.sha256(f"{CACHE_FORMAT}\0{_tollgate_version()}\0{kind}\0{extra}".encode())
         for path in sorted(files):
             try:
                 data = Path(path).read_bytes()

@@ -22,6 +22,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from fractions import Fraction
+from functools import lru_cache
 from typing import Callable, Iterable
 
 from tollgate.engine.kubernetes import labels as L
@@ -127,7 +128,20 @@ def _generation(key: str, spec: InstanceSpec) -> str | None:
     return match.group(1) if match else None
 
 
+_ATTRIBUTES: dict[tuple[str, str, tuple[Accelerator, ...], str], tuple[bool, str | None]] = {}
+
+
 def _attribute(key: str, candidate: NodeCandidate, provider: str) -> tuple[bool, str | None]:
+    """Memoised by type name, not by candidate: NodePool requirements ask the same keys of every
+    catalog type, and hashing a whole spec per question costs more than the answer."""
+    memo_key = (key, candidate.spec.instance_type, candidate.accelerators, provider)
+    found = _ATTRIBUTES.get(memo_key)
+    if found is None:
+        found = _ATTRIBUTES[memo_key] = _compute_attribute(key, candidate, provider)
+    return found
+
+
+def _compute_attribute(key: str, candidate: NodeCandidate, provider: str) -> tuple[bool, str | None]:
     """(is this key about the machine, its value on this candidate; None = the node has no such label)."""
     spec = candidate.spec
     if key in L.INSTANCE_TYPE_KEYS:
@@ -233,6 +247,7 @@ def shortfall(pod: PodResources, candidate: NodeCandidate) -> str | None:
     return "; ".join(problems) or None
 
 
+@lru_cache(maxsize=4096)  # pricing asks once per pod for the price and once for the note
 def pod_share(pod: PodResources, candidate: NodeCandidate) -> tuple[Fraction, str] | str:
     """(the pod's share of one node, how it was computed), or why it cannot be computed."""
     problem = shortfall(pod, candidate)
