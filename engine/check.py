@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Callable, Protocol
 from tollgate.engine.inputs import InputKind, collect_inputs
 from tollgate.engine.model import ComputeRequest
 from tollgate.engine.prices import PriceSource, SourceInfo
-from tollgate.engine.pricing import DEFAULT_HOURS_PER_MONTH, PricedRequest, price_requests
+from tollgate.engine.pricing import DEFAULT_HOURS_PER_MONTH, PricedRequest, prepare_node_pools, price_requests
 from tollgate.engine.report import Report
 
 if TYPE_CHECKING:  # pydantic and YAML load only when a policy file is in play
@@ -58,6 +58,7 @@ def read_requests(
     cluster: Cluster | None = None,
     lenient: bool = False,
     cache: RequestCache | None = None,
+    prices: PriceSource | None = None,
 ) -> ReadInputs:
     """Every input through its reader. .tf files are read per directory (a module is the unit
     Terraform evaluates: variables, locals and tfvars live in sibling files)."""
@@ -73,7 +74,7 @@ def read_requests(
             hcl_directories.setdefault(os.path.dirname(item.path) or ".", None)
         else:
             result.requests.extend(
-                _cached(cache, "manifest", [item.path], repr(cluster), partial(_read_manifest, item.path, cluster))
+                _cached(cache, "manifest", [item.path], repr(cluster), partial(_read_manifest, item.path, cluster, prices))
             )
             result.inputs.append(item.path)
     for directory in _module_roots(list(hcl_directories)):
@@ -85,11 +86,13 @@ def read_requests(
     return result
 
 
-def _read_manifest(path: str, cluster: Cluster | None) -> list[ComputeRequest]:
+def _read_manifest(path: str, cluster: Cluster | None, prices: PriceSource | None) -> list[ComputeRequest]:
     from tollgate.engine.kubernetes.reader import read_manifest_requests
 
     requests: list[ComputeRequest] = read_manifest_requests(path, cluster)
-    return requests
+    # Karpenter NodePools list their candidate types by scanning the catalog: do it here, where
+    # the result is cached with the file (the catalog is part of the cache key via the version).
+    return prepare_node_pools(requests, prices) if prices is not None else requests
 
 
 def _read_hcl(directory: str, var_files: list[str]) -> list[ComputeRequest]:
@@ -167,7 +170,7 @@ def run_check(paths: list[str], prices: PriceSource, options: CheckOptions | Non
     hours = options.hours_per_month or (settings.hours_per_month if settings else DEFAULT_HOURS_PER_MONTH)
     regions: dict[str, str] = {str(k): v for k, v in settings.default_region.items()} if settings else {}
     regions.update(options.default_regions)
-    read = read_requests(paths, options.var_files, config.cluster if config else None, options.changed_files, options.cache)
+    read = read_requests(paths, options.var_files, config.cluster if config else None, options.changed_files, options.cache, prices)
     priced = price_requests(read.requests, prices, regions, hours)
     report = Report(
         pricing_mode=prices.mode,

@@ -142,7 +142,9 @@ def price_state(
     state = StatePrice(hourly=None)
     region = _region(request, prices, default_regions, state)
     state.region = region
-    if request.quantity.unit is CapacityUnit.VCPUS and len(request.instance_types) > 1 and region:
+    # A requirement-based pool's types are already ordered, cheapest node first, by the reader's
+    # cached catalog scan; re-ranking hundreds of them per vCPU on every run costs more than it tells.
+    if request.quantity.unit is CapacityUnit.VCPUS and len(request.instance_types) > 1 and region and not request.node_requirements:
         request = _cheapest_per_vcpu(request, prices, region, state)
     instance_type = request.instance_type
     spec = _spec(prices, provider, instance_type, state) if instance_type else None
@@ -520,6 +522,38 @@ def price_pod_request(
     return resolved, state
 
 
+def resolve_requirement_pool(request: ComputeRequest, prices: PriceSource, region: str) -> ComputeRequest | str:
+    """A requirement-based node pool (Karpenter NodePool) with its candidate types filled in,
+    cheapest node first; or why there are none. Scans the whole catalog, so the manifest reader's
+    cached step calls it once per file version (`prepare_node_pools`), not once per run."""
+    from tollgate.engine.kubernetes.nodes import NodeCandidate, resolve_pool_types
+
+    def node_price(candidate: NodeCandidate, word: str) -> PriceQuote | PriceMiss:
+        return machine_price(prices, request.provider.value, region, candidate.instance_type, (), word, request.operating_system)
+
+    types = resolve_pool_types(request.node_requirements, prices, request.provider.value, node_price, request.purchase_option)
+    if isinstance(types, str):
+        return types
+    resolved = dataclasses.replace(
+        request, instance_type=types[0], instance_types=tuple(types), unknowns=list(request.unknowns), notes=list(request.notes)
+    )
+    resolved.note(f"{len(types)} catalog types meet the requirements; the cheapest node is {types[0]}")
+    return resolved
+
+
+def prepare_node_pools(requests: list[ComputeRequest], prices: PriceSource) -> list[ComputeRequest]:
+    """Resolve requirement-based node pools whose region is known, ahead of pricing."""
+    prepared = []
+    for request in requests:
+        if request.node_requirements and request.instance_type is None and not request.instance_types and request.region:
+            region = prices.normalize_region(request.provider.value, request.region)
+            found = resolve_requirement_pool(request, prices, region) if region else None
+            if isinstance(found, ComputeRequest):
+                request = found
+        prepared.append(request)
+    return prepared
+
+
 def price_node_pool_request(
     request: ComputeRequest,
     prices: PriceSource,
@@ -542,19 +576,11 @@ def price_node_pool_request(
         return request, state
     resolved = request
     if request.instance_type is None and not request.instance_types:
-        option = request.purchase_option
-
-        def node_price(candidate: NodeCandidate, word: str) -> PriceQuote | PriceMiss:
-            return machine_price(prices, request.provider.value, region, candidate.instance_type, (), word, request.operating_system)
-
-        types = resolve_pool_types(request.node_requirements, prices, request.provider.value, node_price, option)
-        if isinstance(types, str):
-            state.unpriced_reason = types
+        found = resolve_requirement_pool(request, prices, region)
+        if isinstance(found, str):
+            state.unpriced_reason = found
             return request, state
-        resolved = dataclasses.replace(
-            request, instance_type=types[0], instance_types=tuple(types), unknowns=list(request.unknowns), notes=list(request.notes)
-        )
-        resolved.note(f"{len(types)} catalog types meet the requirements; the cheapest node is {types[0]}")
+        resolved = found
     state = price_state(resolved, prices, default_regions, hours_per_month=hours_per_month)
     instances = state.instances
     if instances is not None and instances.max is not None and state.parts:
