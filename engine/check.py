@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
 import re
 from dataclasses import dataclass, field
@@ -50,6 +51,12 @@ class ReadInputs:
     requests: list[ComputeRequest]
     inputs: list[str]
     skipped: list[tuple[str, str]]  # (path, why) for files found in a directory but not read
+    # The same requests per input, with the cache key of that input's content (None: not cached).
+    groups: list[tuple[str | None, list[ComputeRequest]]] = field(default_factory=list)
+
+    def add(self, key: str | None, requests: list[ComputeRequest]) -> None:
+        self.requests.extend(requests)
+        self.groups.append((key, requests))
 
 
 def read_requests(
@@ -68,20 +75,16 @@ def read_requests(
         if item.kind is InputKind.PLAN:
             from tollgate.engine.terraform.plan_reader import read_plan_requests
 
-            result.requests.extend(read_plan_requests(item.path))
+            result.add(None, read_plan_requests(item.path))
             result.inputs.append(item.path)
         elif item.kind is InputKind.HCL:
             hcl_directories.setdefault(os.path.dirname(item.path) or ".", None)
         else:
-            result.requests.extend(
-                _cached(cache, "manifest", [item.path], repr(cluster), partial(_read_manifest, item.path, cluster, prices))
-            )
+            result.add(*_cached(cache, "manifest", [item.path], repr(cluster), partial(_read_manifest, item.path, cluster, prices)))
             result.inputs.append(item.path)
     for directory in _module_roots(list(hcl_directories)):
         files = _module_files(directory) + list(var_files or [])
-        result.requests.extend(
-            _cached(cache, "hcl", files, "", partial(_read_hcl, directory, list(var_files or [])))
-        )
+        result.add(*_cached(cache, "hcl", files, "", partial(_read_hcl, directory, list(var_files or []))))
         result.inputs.append(directory)
     return result
 
@@ -104,16 +107,40 @@ def _read_hcl(directory: str, var_files: list[str]) -> list[ComputeRequest]:
 
 def _cached(
     cache: RequestCache | None, kind: str, files: list[str], extra: str, read: Callable[[], list[ComputeRequest]]
-) -> list[ComputeRequest]:
+) -> tuple[str | None, list[ComputeRequest]]:
     key = cache.key(kind, files, extra) if cache else None
     if cache is not None and key is not None:
         hit = cache.get(key)
         if isinstance(hit, list):
-            return hit
+            return key, hit
     requests = read()
     if cache is not None and key is not None:
         cache.put(key, requests)
-    return requests
+    return key, requests
+
+
+def _price_groups(
+    read: ReadInputs, prices: PriceSource, regions: dict[str, str], hours: int, cache: RequestCache | None
+) -> list[PricedRequest]:
+    """Price every input; with a cache and the bundled catalog (which only changes with the
+    Tollgate version, part of every key), an unchanged input's prices are loaded, not recomputed."""
+    if cache is None or prices.mode != "bundled" or all(key is None for key, _ in read.groups):
+        return price_requests(read.requests, prices, regions, hours)
+    priced: list[PricedRequest] = []
+    settings = f"priced:{hours}:{sorted(regions.items())}"
+    for key, requests in read.groups:
+        if key is None:
+            priced.extend(price_requests(requests, prices, regions, hours))
+            continue
+        priced_key = hashlib.sha256(f"{key}:{settings}".encode()).hexdigest()
+        hit = cache.get(priced_key)
+        if isinstance(hit, list):
+            priced.extend(hit)
+            continue
+        group = price_requests(requests, prices, regions, hours)
+        cache.put(priced_key, group)
+        priced.extend(group)
+    return priced
 
 
 def _module_files(directory: str, seen: set[str] | None = None) -> list[str]:
@@ -171,7 +198,7 @@ def run_check(paths: list[str], prices: PriceSource, options: CheckOptions | Non
     regions: dict[str, str] = {str(k): v for k, v in settings.default_region.items()} if settings else {}
     regions.update(options.default_regions)
     read = read_requests(paths, options.var_files, config.cluster if config else None, options.changed_files, options.cache, prices)
-    priced = price_requests(read.requests, prices, regions, hours)
+    priced = _price_groups(read, prices, regions, hours, options.cache)
     report = Report(
         pricing_mode=prices.mode,
         sources=_sources_used(priced, prices),
