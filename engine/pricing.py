@@ -12,24 +12,12 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 from tollgate.engine.model import Accelerator, Action, CapacityUnit, ComputeRequest, Provider, PurchaseOption, Quantity
+from tollgate.engine.gpus import GCP_ACCELERATOR_MODELS, accelerator_kind
 from tollgate.engine.money import Money
 from tollgate.engine.prices import InstanceSpec, PriceMiss, PriceQuote, PriceSource
 
 DEFAULT_HOURS_PER_MONTH = 730
 
-# GCP accelerator names (guest_accelerator.type) -> the GPU model names the catalog uses.
-GCP_ACCELERATOR_MODELS = {
-    "nvidia-tesla-t4": "T4",
-    "nvidia-tesla-v100": "V100-16GB",
-    "nvidia-tesla-p100": "P100",
-    "nvidia-tesla-p4": "P4",
-    "nvidia-tesla-k80": "K80",
-    "nvidia-l4": "L4",
-    "nvidia-tesla-a100": "A100-40GB",
-    "nvidia-a100-80gb": "A100-80GB",
-    "nvidia-h100-80gb": "H100-80GB",
-    "nvidia-h100-mega-80gb": "H100-80GB",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,16 +30,6 @@ class PricedPart:
     unit: PriceQuote  # per instance, including attached accelerators
 
 
-# Accelerators that are not GPUs. The catalog counts them in gpu_count (per instance), but a GPU
-# budget or allow-list means NVIDIA/AMD GPUs, so reports keep the two apart.
-NON_GPU_ACCELERATOR_PREFIXES = ("Inferentia", "Trainium", "Qualcomm-AI", "Gaudi", "Xilinx", "TPU")
-
-
-def accelerator_kind(model: str | None) -> str:
-    """'gpu' or 'accelerator' (Inferentia, Trainium, Gaudi, FPGAs...)."""
-    if model and model.startswith(NON_GPU_ACCELERATOR_PREFIXES):
-        return "accelerator"
-    return "gpu"
 
 
 @dataclass(frozen=True, slots=True)

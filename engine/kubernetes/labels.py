@@ -7,6 +7,8 @@ prefixes say the cloud. Everything else is a custom label that only a node pool 
 
 from __future__ import annotations
 
+from tollgate.engine.gpus import GCP_ACCELERATOR_MODELS
+
 import re
 
 from tollgate.engine.model import Provider, PurchaseOption
@@ -158,22 +160,7 @@ def provider_of_instance_type(name: str) -> Provider | None:
 # --- GPU models -----------------------------------------------------------------------------------
 
 # cloud.google.com/gke-accelerator values (and GCP accelerator types) -> catalog GPU models.
-GKE_ACCELERATORS = {
-    "nvidia-tesla-t4": "T4",
-    "nvidia-tesla-v100": "V100-16GB",
-    "nvidia-tesla-p100": "P100",
-    "nvidia-tesla-p4": "P4",
-    "nvidia-tesla-k80": "K80",
-    "nvidia-l4": "L4",
-    "nvidia-tesla-a100": "A100-40GB",
-    "nvidia-a100-80gb": "A100-80GB",
-    "nvidia-h100-80gb": "H100-80GB",
-    "nvidia-h100-mega-80gb": "H100-80GB",
-    "nvidia-h200-141gb": "H200-141GB",
-    "nvidia-b200": "B200",
-    "nvidia-gb200": "GB200",
-    "nvidia-rtx-pro-6000": "RTX-PRO-6000",
-}
+GKE_ACCELERATORS = GCP_ACCELERATOR_MODELS  # one table for Terraform guest_accelerator and GKE labels
 # GPUs GCP attaches to N1 machines (guest accelerators), with the counts it allows per VM.
 GCP_ATTACHED_GPUS = {
     "T4": ("nvidia-tesla-t4", (1, 2, 4)),
