@@ -542,7 +542,6 @@ def price_node_pool_request(
     types meeting them, cheapest first; then priced like any group of those types. Its nodes are
     launched for pending pods (priced with the pods), so its own size is what it holds now (0, or
     static replicas), and its limits are the ceiling, reported in the notes."""
-    from tollgate.engine.kubernetes.nodes import NodeCandidate, resolve_pool_types
 
     state = StatePrice(hourly=None, instances=request.quantity)
     if request.provider is Provider.UNKNOWN:
