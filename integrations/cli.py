@@ -39,6 +39,14 @@ def _version() -> str:
         return "0+unknown"
 
 
+class _VersionAction(argparse.Action):
+    """--version, computed only when asked: importlib.metadata costs ~15 ms on every start-up."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: object, option: str | None = None) -> None:
+        print(f"tollgate {_version()}")
+        raise SystemExit(EXIT_OK)
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         self.print_usage(sys.stderr)
@@ -48,7 +56,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="tollgate", description="Policy-as-code cost gate for infrastructure changes.")
-    parser.add_argument("--version", action="version", version=f"tollgate {_version()}")
+    parser.add_argument("--version", action=_VersionAction, nargs=0, help="show the version and exit")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     check = commands.add_parser("check", help="price and check Terraform plans, .tf files and Kubernetes manifests")
     check.add_argument("paths", nargs="*", metavar="PATH", help="plan JSON, .tf files or module directories, YAML manifests, or directories holding any of them (default: .)")
