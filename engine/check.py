@@ -19,6 +19,7 @@ from tollgate.engine.report import Report
 if TYPE_CHECKING:  # pydantic and YAML load only when a policy file is in play
     from tollgate.engine.config import Cluster
     from tollgate.engine.config_loader import ActiveConfig
+    from tollgate.engine.suggest.usage import Usage
 
 
 @dataclass(slots=True)
@@ -34,6 +35,8 @@ class CheckOptions:
     var_files: list[str] = field(default_factory=list)  # extra *.tfvars for HCL, after the auto-loaded ones
     changed_files: bool = False  # paths are a hook's changed-file list: skip what is not an input
     cache: RequestCache | None = None  # parsed-input cache for repeated runs (pre-commit)
+    suggest_level: str = "default"  # none | safe | default | all (engine.suggest.LEVELS)
+    usage: dict[str, Usage] | None = None  # measured utilisation by address (--usage FILE)
 
 
 class RequestCache(Protocol):
@@ -213,7 +216,25 @@ def run_check(paths: list[str], prices: PriceSource, options: CheckOptions | Non
         from tollgate.engine.rules.evaluate import evaluate_policies
 
         report.findings = evaluate_policies(config, priced, prices, hours, options.today or dt.date.today())
+    if options.suggest_level != "none" or options.usage:
+        _add_suggestions(report, priced, prices, config, hours, options)
     return report
+
+
+def _add_suggestions(
+    report: Report, priced: list[PricedRequest], prices: PriceSource, config: ActiveConfig | None, hours: int, options: CheckOptions
+) -> None:
+    from tollgate.engine.suggest import suggest, usage_findings
+
+    report.suggestions = suggest(priced, prices, config, hours, options.suggest_level, options.usage)
+    if options.usage:
+        extra = usage_findings(priced, options.usage)
+        if extra:
+            from tollgate.engine.rules.evaluate import SEVERITY_ORDER
+
+            report.findings = sorted(
+                report.findings + extra, key=lambda f: (f.waived, SEVERITY_ORDER.get(f.severity, 3), f.policy_id, f.address)
+            )
 
 
 def _sources_used(priced: list[PricedRequest], prices: PriceSource) -> list[SourceInfo]:

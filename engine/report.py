@@ -11,6 +11,7 @@ from tollgate.engine.prices import SourceInfo
 from tollgate.engine.pricing import PricedRequest
 
 REPORT_SCHEMA_VERSION = 1
+INFORMATION_ONLY_KINDS = ("cloud",)  # suggestions that are not counted in possible savings
 
 
 @dataclass(slots=True)
@@ -27,7 +28,7 @@ class Finding:
 
 @dataclass(slots=True)
 class Suggestion:
-    kind: str  # rightsize | spot | region | generation | commitment | packing
+    kind: str  # packing | rightsize | generation | spot | region | commitment | cloud (information only)
     address: str
     from_: dict[str, Any]
     to: dict[str, Any]
@@ -76,6 +77,29 @@ class Report:
             before += before_hourly
         hours = self.hours_per_month
         return Totals(after * hours, before * hours, (after - before) * hours, unpriced)
+
+    def possible_savings(self) -> Money:
+        """Monthly savings if the best suggestion of every resource were taken: per resource the
+        largest, never the sum of its kinds (they are alternatives), and at most the resource's own
+        priced monthly cost; `cloud` is information only."""
+        best: dict[str, Money] = {}
+        for suggestion in self.suggestions:
+            if suggestion.kind in INFORMATION_ONLY_KINDS:
+                continue
+            previous = best.get(suggestion.address)
+            if previous is None or suggestion.monthly_savings > previous:
+                best[suggestion.address] = suggestion.monthly_savings
+        # Never more than what the resource is priced at here (a pinned pod's packing compares
+        # whole nodes, which its share-of-node price does not include).
+        priced: dict[str, Money] = {}
+        for item in self.resources:
+            if item.after.hourly is not None:
+                priced[item.request.address] = priced.get(item.request.address, Money.zero()) + item.after.hourly * self.hours_per_month
+        total = Money.zero()
+        for address, amount in best.items():
+            cap = priced.get(address)
+            total += amount if cap is None or amount <= cap else cap
+        return total
 
     def gpu_total(self, kind: str = "gpu") -> float:
         """GPUs (or, with kind="accelerator", Inferentia/Trainium-style chips) after the change."""

@@ -22,6 +22,7 @@ EXIT_USAGE = 2
 FORMATS = ("table", "json", "text")
 PRICING_MODES = ("bundled",)
 FAIL_ON = ("error", "warning", "never")
+SUGGEST_LEVELS = ("none", "safe", "default", "all")
 
 _REGION_SHAPES = (
     ("aws", re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")),
@@ -79,6 +80,17 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="PATHs are a pre-commit changed-file list: files that are not inputs (or were deleted) are skipped; a .tf file stands for its module directory",
     )
+    check.add_argument(
+        "--suggest",
+        choices=SUGGEST_LEVELS,
+        default="default",
+        help="cheaper alternatives to report: none, safe (no spot or region moves), default (every kind but cloud), all (with cross-cloud information)",
+    )
+    check.add_argument(
+        "--usage",
+        metavar="FILE",
+        help="measured utilisation (YAML/JSON address -> {cpu, memory, gpu, gpu_memory} percent, or CSV): downsizing suggestions and over-90%% warnings",
+    )
     commands.add_parser("schema", help="print the JSON Schema of tollgate.yaml")
     policies = commands.add_parser("policies", help="list the policy types and the active policies")
     policies.add_argument("--config", metavar="FILE")
@@ -126,6 +138,11 @@ def _run_check(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
+    usage = None
+    if args.usage:
+        from tollgate.engine.suggest.usage import load_usage
+
+        usage = load_usage(args.usage)
     options = CheckOptions(
         hours_per_month=args.hours_per_month,
         default_regions=defaults,
@@ -133,6 +150,8 @@ def _run_check(args: argparse.Namespace) -> int:
         var_files=args.var_file,
         changed_files=args.hook,
         cache=ParseCache.from_environment(),
+        suggest_level=args.suggest,
+        usage=usage,
     )
     report = run_check(args.paths or ["."], BundledCatalog(), options)
     stream = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout

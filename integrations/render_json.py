@@ -166,6 +166,7 @@ def report_dict(report: Report) -> dict[str, Any]:
             "monthly_usd": _usd(totals.monthly, 2),
             "before_monthly_usd": _usd(totals.before_monthly, 2),
             "delta_monthly_usd": _usd(totals.delta_monthly, 2),
+            "possible_savings_monthly_usd": _usd(report.possible_savings(), 2),
             "unpriced_resources": totals.unpriced,
             "gpus": report.gpu_total("gpu"),
             "accelerators": report.gpu_total("accelerator"),

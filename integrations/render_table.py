@@ -127,6 +127,7 @@ def render_table(report: Report, stream: IO[str], width: int | None = None, colo
         for name, reason in unpriced:
             console.print(f"  {name}: {reason}")
     _print_findings(console, report)
+    _print_suggestions(console, report)
     for path, reason in report.skipped:
         console.print(f"Skipped {path}: {reason}")
     if report.sources:
@@ -160,3 +161,24 @@ def _print_findings(console: Any, report: Report) -> None:
     for f in waived:
         waiver = f.waiver or {}
         console.print(f"  [dim]waived  {escape(f.policy_id)}  {escape(f.address)} ({waiver.get('source')}: {escape(str(waiver.get('reason')))})[/dim]")
+
+
+def _target(values: dict[str, Any]) -> str:
+    option = str(values.get("purchase_option", "")).replace("_", "-")
+    where = f"{values.get('provider')} {values.get('region')}" if values.get("provider") else str(values.get("region"))
+    return f"{values.get('instance_type')} × {values.get('quantity')} {option} in {where}"
+
+
+def _print_suggestions(console: Any, report: Report) -> None:
+    from rich.markup import escape
+
+    if not report.suggestions:
+        return
+    console.print(
+        f"[bold]Suggestions[/bold]: {len(report.suggestions)}, possible savings {_money(report.possible_savings())}/month "
+        "(best suggestion per resource)"
+    )
+    for s in report.suggestions:
+        console.print(f"  {s.kind:<10} {escape(s.address)}  save {_money(s.monthly_savings)}/month")
+        console.print(f"          {escape(_target(s.from_))} -> {escape(_target(s.to))}")
+        console.print(f"          {escape(s.rationale)}")

@@ -29,6 +29,10 @@ def render_text(report: Report, stream: IO[str]) -> None:
         if finding.file and finding.line:
             where = f"{finding.file}:{finding.line}"
         lines.append(f"{where}: {finding.severity} {finding.policy_id}: {finding.message}")
+    for suggestion in report.suggestions:
+        lines.append(
+            f"{suggestion.address}: suggestion {suggestion.kind}: save ${suggestion.monthly_savings.rounded(2):,.2f}/month: {suggestion.rationale}"
+        )
     totals = report.totals()
     counts = {s: sum(1 for f in report.findings if f.severity == s and not f.waived) for s in ("error", "warning", "info")}
     waived = sum(1 for f in report.findings if f.waived)
@@ -37,6 +41,8 @@ def render_text(report: Report, stream: IO[str]) -> None:
     lines.append(
         f"tollgate: {len(report.resources)} requests{unpriced}, ${totals.monthly.rounded(2):,.2f}/month after "
         f"({_usd(totals.delta_monthly)}); {counts['error']} errors, {counts['warning']} warnings, {counts['info']} info "
-        f"({waived} waived); policies: {report.config_path or 'none'}; prices: {report.pricing_mode}{catalog}"
+        f"({waived} waived)"
+        + (f"; possible savings ${report.possible_savings().rounded(2):,.2f}/month" if report.suggestions else "")
+        + f"; policies: {report.config_path or 'none'}; prices: {report.pricing_mode}{catalog}"
     )
     stream.write("\n".join(lines) + "\n")
