@@ -170,15 +170,22 @@ def _target(values: dict[str, Any]) -> str:
 
 
 def _print_suggestions(console: Any, report: Report) -> None:
-    from rich.markup import escape
+    """One table: what each alternative is and what it saves per month, largest saving first."""
+    from rich.table import Table
 
     if not report.suggestions:
         return
-    console.print(
-        f"[bold]Suggestions[/bold]: {len(report.suggestions)}, possible savings {_money(report.possible_savings())}/month "
-        "(best suggestion per resource)"
+    table = Table(
+        title=f"Suggestions: {len(report.suggestions)}, possible savings {_money(report.possible_savings())}/month (best suggestion per resource)",
+        title_justify="left",
+        show_lines=True,
     )
+    table.add_column("Kind")
+    table.add_column("Resource", overflow="fold", min_width=24)
+    table.add_column("Now", overflow="fold")
+    table.add_column("Instead", overflow="fold")
+    table.add_column("Saves/month", justify="right")
+    table.add_column("Why", overflow="fold", ratio=2)
     for s in report.suggestions:
-        console.print(f"  {s.kind:<10} {escape(s.address)}  save {_money(s.monthly_savings)}/month")
-        console.print(f"          {escape(_target(s.from_))} -> {escape(_target(s.to))}")
-        console.print(f"          {escape(s.rationale)}")
+        table.add_row(s.kind, s.address, _target(s.from_), _target(s.to), _money(s.monthly_savings), s.rationale)
+    console.print(table)
