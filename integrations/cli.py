@@ -83,8 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--suggest",
         choices=SUGGEST_LEVELS,
-        default="default",
-        help="cheaper alternatives to report: none, safe (no spot or region moves), default (every kind but cloud), all (with cross-cloud information)",
+        default=None,
+        help="cheaper alternatives to report: none, safe (no spot or region moves), default (every kind but cloud; the default), "
+        "all (with cross-cloud information). With --hook the default is none: the hook is a fast gate",
     )
     check.add_argument(
         "--usage",
@@ -150,7 +151,9 @@ def _run_check(args: argparse.Namespace) -> int:
         var_files=args.var_file,
         changed_files=args.hook,
         cache=ParseCache.from_environment(),
-        suggest_level=args.suggest,
+        # Suggestions search the catalog per request (~0.5 s on a typical change): off by default on
+        # the latency-critical hook path, where the gate is the point; `--suggest default` turns them on.
+        suggest_level=args.suggest or ("none" if args.hook else "default"),
         usage=usage,
     )
     report = run_check(args.paths or ["."], BundledCatalog(), options)
