@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol, runtime_checkable
 
 from tollgate.engine.gpus import GCP_ACCELERATOR_MODELS, accelerator_kind
@@ -15,6 +15,7 @@ from tollgate.engine.money import Money
 from tollgate.engine.prices import InstanceSpec, PriceQuote, PriceSource
 from tollgate.engine.pricing import PricedRequest, machine_price, unit_price
 from tollgate.engine.report import Suggestion
+from tollgate.engine.rules.registry import matches_scope
 from tollgate.engine.suggest.policy_guard import PolicyGuard
 from tollgate.engine.suggest.usage import Usage
 
@@ -43,6 +44,10 @@ class Context:
     guard: PolicyGuard
     hours_per_month: int
     usage: dict[str, Usage]
+    # Unit prices asked for again and again: a manifest file with 1,000 similar pods searches the
+    # same catalog types for the same pod shape, and the answer does not depend on the pod's name.
+    quotes: dict[tuple[Any, ...], Money | None] = field(default_factory=dict)
+    searches: dict[tuple[Any, ...], Any] = field(default_factory=dict)  # catalog searches by request shape
 
     @property
     def catalog(self) -> CatalogSearch | None:
@@ -207,8 +212,16 @@ def quote(
     ctx: Context, cur: Current, instance_type: str, option: str, region: str | None = None, request: ComputeRequest | None = None
 ) -> Money | None:
     """The unit price of the request as `instance_type` (a pod: its share), or None when not priced."""
-    result = unit_price(request or cur.request, ctx.prices, region or cur.region, instance_type, option, ctx.hours_per_month)
-    return result.unit_hourly if isinstance(result, PriceQuote) else None
+    asked = request or cur.request
+    where = region or cur.region
+    key = (
+        asked.provider, where, instance_type, option, asked.accelerators, asked.operating_system,
+        asked.pod, asked.hours_per_month_override,
+    )
+    if key not in ctx.quotes:
+        result = unit_price(asked, ctx.prices, where, instance_type, option, ctx.hours_per_month)
+        ctx.quotes[key] = result.unit_hourly if isinstance(result, PriceQuote) else None
+    return ctx.quotes[key]
 
 
 def node_price(ctx: Context, cur: Current, instance_type: str, option: str) -> Money | None:
@@ -340,6 +353,19 @@ def declared(request: ComputeRequest) -> dict[str, float]:
         if value is not None:
             found[key] = value
     return found
+
+
+def shape_key(ctx: Context, cur: Current) -> tuple[Any, ...]:
+    """Everything a catalog search for `cur` depends on except its name: requests of the same
+    shape under the same policies get the same answer (a file of 1,000 similar pods searches once)."""
+    request = cur.request
+    instances = cur.item.after.instances
+    most = max(cur.quantity, instances.max if instances and instances.max else 0)
+    policies = tuple(id(p) for p in ctx.guard.policies if matches_scope(p.scope, cur.item))
+    return (
+        request.provider, cur.region, cur.option, cur.instance_type, cur.quantity, most, request.accelerators,
+        request.operating_system, request.pod, request.hours_per_month_override, policies,
+    )
 
 
 def allowed(ctx: Context, cur: Current, spec: InstanceSpec, region: str | None = None, quantity: int | None = None) -> bool:

@@ -28,6 +28,7 @@ from tollgate.engine.suggest.common import (
     make,
     monthly,
     option_word,
+    shape_key,
     quote,
     state,
     with_type,
@@ -102,9 +103,12 @@ def suggest_rightsize(ctx: Context, cur: Current) -> Suggestion | None:
     def accept(spec: InstanceSpec) -> bool:
         return spec.instance_type != cur.instance_type and fits(spec, needs, request) and no_larger(spec) and allowed(ctx, cur, spec)
 
-    best = cheapest(
-        ctx, cur, accept, lambda spec: quote(ctx, cur, spec.instance_type, cur.option, request=with_type(request, spec))
-    )
+    search = ("rightsize", needs, shape_key(ctx, cur))
+    if search not in ctx.searches:
+        ctx.searches[search] = cheapest(
+            ctx, cur, accept, lambda spec: quote(ctx, cur, spec.instance_type, cur.option, request=with_type(request, spec))
+        )
+    best = ctx.searches[search]
     if best is None:
         return None
     spec, unit = best
