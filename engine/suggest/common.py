@@ -261,6 +261,25 @@ def cheapest(
     return None if best is None else (best[2], best[3])
 
 
+def cheapest_fit(
+    ctx: Context, cur: Current, needs: Needs, also: Callable[[InstanceSpec], bool], search: str
+) -> tuple[InstanceSpec, Money] | None:
+    """The cheapest type in the request's region that fits `needs`, passes `also` and the active
+    policies, priced as the request would be on it (a pod: its share of the node). Memoised by
+    request shape: `search` names the `also` rule, which may depend only on what `shape_key` holds."""
+    key = (search, needs, shape_key(ctx, cur))
+    if key not in ctx.searches:
+
+        def accept(spec: InstanceSpec) -> bool:
+            return also(spec) and fits(spec, needs, cur.request) and allowed(ctx, cur, spec)
+
+        ctx.searches[key] = cheapest(
+            ctx, cur, accept, lambda spec: quote(ctx, cur, spec.instance_type, cur.option, request=with_type(cur.request, spec))
+        )
+    found: tuple[InstanceSpec, Money] | None = ctx.searches[key]
+    return found
+
+
 def with_type(request: ComputeRequest, spec: InstanceSpec) -> ComputeRequest:
     """The request on another type: attached GCP GPUs stay only on an N1."""
     if request.accelerators and not (spec.provider == "gcp" and spec.family == "n1" and not spec.gpu_count):

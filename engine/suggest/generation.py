@@ -4,23 +4,18 @@ the same CPU architecture."""
 
 from __future__ import annotations
 
-from tollgate.engine.prices import InstanceSpec
 from tollgate.engine.report import Suggestion
 from tollgate.engine.suggest.common import (
     Context,
     Current,
     Needs,
-    allowed,
-    cheapest,
+    cheapest_fit,
     describe_spec,
-    fits,
     gpus_of,
     is_burstable,
     make,
     monthly,
-    quote,
     state,
-    with_type,
 )
 
 
@@ -36,12 +31,7 @@ def suggest_generation(ctx: Context, cur: Current) -> Suggestion | None:
         spec.arch, current_generation=True, burstable=is_burstable(spec), gpu_vendor=current.vendor,
     )
 
-    def accept(candidate: InstanceSpec) -> bool:
-        return candidate.current_generation is not False and fits(candidate, needs, cur.request) and allowed(ctx, cur, candidate)
-
-    best = cheapest(
-        ctx, cur, accept, lambda c: quote(ctx, cur, c.instance_type, cur.option, request=with_type(cur.request, c))
-    )
+    best = cheapest_fit(ctx, cur, needs, lambda candidate: candidate.current_generation is not False, "generation")
     if best is None:
         return None
     target, unit = best

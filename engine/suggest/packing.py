@@ -19,19 +19,17 @@ from tollgate.engine.suggest.common import (
     Needs,
     allowed,
     cheapest,
+    cheapest_fit,
     declared,
     describe_spec,
     from_state,
-    fits,
     gpus_of,
     is_burstable,
     make,
     model_matches,
     monthly,
     node_price,
-    quote,
     state,
-    with_type,
 )
 
 
@@ -111,12 +109,7 @@ def _declared(ctx: Context, cur: Current) -> Suggestion | None:
         return None
     needs = Needs(wanted, current.model, None, tags.get(NEEDS_VCPU), tags.get(NEEDS_MEMORY), current.kind, spec.arch, burstable=is_burstable(spec))
 
-    def accept(candidate: InstanceSpec) -> bool:
-        return candidate.instance_type != cur.instance_type and fits(candidate, needs, cur.request) and allowed(ctx, cur, candidate)
-
-    best = cheapest(
-        ctx, cur, accept, lambda c: quote(ctx, cur, c.instance_type, cur.option, request=with_type(cur.request, c))
-    )
+    best = cheapest_fit(ctx, cur, needs, lambda candidate: candidate.instance_type != cur.instance_type, "packing")
     if best is None:
         return None
     target, unit = best

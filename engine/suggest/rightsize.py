@@ -17,21 +17,16 @@ from tollgate.engine.suggest.common import (
     Current,
     Gpus,
     Needs,
-    allowed,
-    cheapest,
+    cheapest_fit,
     declared,
     describe_spec,
-    fits,
     from_state,
     gpus_of,
     is_burstable,
     make,
     monthly,
     option_word,
-    shape_key,
-    quote,
     state,
-    with_type,
 )
 from tollgate.engine.suggest.usage import LOW_THRESHOLDS, TARGET_UTILISATION
 
@@ -100,15 +95,7 @@ def suggest_rightsize(ctx: Context, cur: Current) -> Suggestion | None:
             return True
         return gpus_of(spec, request).count <= gpus_of(current, request).count and spec.vcpu <= current.vcpu
 
-    def accept(spec: InstanceSpec) -> bool:
-        return spec.instance_type != cur.instance_type and fits(spec, needs, request) and no_larger(spec) and allowed(ctx, cur, spec)
-
-    search = ("rightsize", needs, shape_key(ctx, cur))
-    if search not in ctx.searches:
-        ctx.searches[search] = cheapest(
-            ctx, cur, accept, lambda spec: quote(ctx, cur, spec.instance_type, cur.option, request=with_type(request, spec))
-        )
-    best = ctx.searches[search]
+    best = cheapest_fit(ctx, cur, needs, lambda spec: spec.instance_type != cur.instance_type and no_larger(spec), "rightsize")
     if best is None:
         return None
     spec, unit = best
