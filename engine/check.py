@@ -201,6 +201,7 @@ def run_check(paths: list[str], prices: PriceSource, options: CheckOptions | Non
     regions: dict[str, str] = {str(k): v for k, v in settings.default_region.items()} if settings else {}
     regions.update(options.default_regions)
     read = read_requests(paths, options.var_files, config.cluster if config else None, options.changed_files, options.cache, prices)
+    _prefetch(read.requests, prices, regions, hours)
     priced = _price_groups(read, prices, regions, hours, options.cache)
     report = Report(
         pricing_mode=prices.mode,
@@ -212,13 +213,31 @@ def run_check(paths: list[str], prices: PriceSource, options: CheckOptions | Non
         hours_per_month=hours,
         config_path=config.path if config else None,
     )
+    today = options.today or dt.date.today()
     if config is not None:
         from tollgate.engine.rules.evaluate import evaluate_policies
 
-        report.findings = evaluate_policies(config, priced, prices, hours, options.today or dt.date.today())
+        from tollgate.engine.rules.budget import budget_spend_statuses, fetch_actual_spend
+
+        spend = fetch_actual_spend(config.policies, prices, today)
+        report.findings = evaluate_policies(config, priced, prices, hours, today, spend)
+        report.budgets = budget_spend_statuses(config.policies, priced, hours, today, spend)
+    problems = getattr(prices, "problems", None)
+    report.pricing_problems = problems() if callable(problems) else []
     if options.suggest_level != "none" or options.usage:
         _add_suggestions(report, priced, prices, config, hours, options)
     return report
+
+
+def _prefetch(requests: list[ComputeRequest], prices: PriceSource, regions: dict[str, str], hours: int) -> None:
+    """A source with round trips (live) learns every lookup up front and fetches them concurrently."""
+    prefetch = getattr(prices, "prefetch", None)
+    offline = getattr(prices, "offline", None)
+    if not (callable(prefetch) and callable(offline)) or not requests:
+        return
+    from tollgate.engine.prefetch import plan_lookups
+
+    prefetch(plan_lookups(requests, offline(), regions, hours))
 
 
 def _add_suggestions(

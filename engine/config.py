@@ -124,11 +124,52 @@ Policy = Annotated[
 ]
 
 
+_LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+
+
+def _endpoint_url(value: str | None) -> str | None:
+    if value is None:
+        return None
+    match = re.match(r"^(https?)://([^/:?#]+|\[[^\]]+\])(:\d+)?(/[^?#]*)?$", value)
+    if match is None:
+        raise ValueError(f"{value!r} is not a base URL (https://host[:port][/path])")
+    if match.group(1) == "http" and match.group(2).lower() not in _LOOPBACK_HOSTS:
+        raise ValueError(f"{value!r}: plain http is allowed for loopback only (127.0.0.1, localhost); use https")
+    return value
+
+
+class Endpoints(Strict):
+    """Base URLs replacing the providers' public endpoints (proxies, tests against local fakes).
+    An unset AWS key falls back to boto3's AWS_ENDPOINT_URL_<SERVICE> variable."""
+
+    aws_pricing: str | None = None
+    aws_ec2: str | None = None
+    aws_ce: str | None = None
+    gcp_billing: str | None = None
+    azure_retail: str | None = None
+    azure_management: str | None = None
+
+    @field_validator("*")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        return _endpoint_url(value)
+
+
+class PriceCacheTtl(Strict):
+    """How long a live price stays fresh in the local cache before `--pricing live` fetches it again."""
+
+    on_demand_hours: float = Field(default=168, gt=0)
+    reserved_hours: float = Field(default=168, gt=0)
+    spot_hours: float = Field(default=1, gt=0)
+
+
 class Settings(Strict):
     hours_per_month: int = Field(default=730, gt=0, le=744)
     pricing: PricingMode = "bundled"
     default_region: dict[ProviderName, str] = Field(default={}, description="used only when a request names no region, and reported as such")
     unpriced_severity: Severity = Field(default="warning", description="severity of the built-in 'unpriced' finding")
+    endpoints: Endpoints = Endpoints()
+    price_cache_ttl: PriceCacheTtl = PriceCacheTtl()
 
 
 class NodePool(Strict):

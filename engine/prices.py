@@ -7,7 +7,7 @@ live APIs, cache). Keeping the interface here lets the engine stay free of I/O a
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol, Union
+from typing import Collection, Mapping, Protocol, Union
 
 from tollgate.engine.money import Money
 
@@ -46,6 +46,8 @@ class PriceQuote:
     source: str  # "bundled" | "live:aws-pricing" | "cache" ...
     as_of: str  # YYYY-MM-DD
     upstream: str = ""  # SourceInfo.name of the row, for provenance
+    detail: str = ""  # how a live price was made ("median of 4 zones; cheapest us-east-1c $0.0381")
+    fallback: str = ""  # why the preferred source did not serve it ("aws-pricing: read timeout 10.0s")
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +59,29 @@ class PriceMiss:
 
 
 PriceResult = Union[PriceQuote, PriceMiss]
+
+
+@dataclass(frozen=True, slots=True)
+class PriceLookup:
+    """One price the engine will ask for: lets a live source fetch them all at once, concurrently,
+    instead of one round trip per question."""
+
+    provider: str
+    region: str
+    name: str  # instance type, or accelerator type when `accelerator`
+    option: str
+    accelerator: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SpendQuote:
+    """Month-to-date actual spend from a provider's billing API."""
+
+    amount: Money
+    period_start: str  # YYYY-MM-DD
+    period_end: str  # YYYY-MM-DD, exclusive
+    source: str  # "live:aws-ce" ...
+    as_of: str  # when it was fetched (UTC, minutes)
 
 
 class PriceSource(Protocol):
@@ -77,3 +102,20 @@ class PriceSource(Protocol):
     def normalize_region(self, provider: str, region: str) -> str | None: ...
 
     def sources(self) -> list[SourceInfo]: ...
+
+
+class PrefetchingSource(PriceSource, Protocol):
+    """A source with round trips (live APIs): told up front what will be asked, it fetches the
+    lot concurrently; `offline()` answers the planning pass without any network."""
+
+    def offline(self) -> PriceSource: ...
+
+    def prefetch(self, lookups: Collection[PriceLookup]) -> None: ...
+
+    def problems(self) -> list[str]: ...
+
+
+class SpendSource(Protocol):
+    """Where month-to-date spend comes from (budgets with `actual_spend`)."""
+
+    def month_to_date_spend(self, provider: str, tags: Mapping[str, str], today: str) -> SpendQuote | PriceMiss: ...

@@ -359,6 +359,9 @@ def machine_price(
         return machine  # A2/A3/G2 bundle their GPUs in the machine price
     total = machine.unit_hourly
     upstream = [machine.upstream]
+    details = [machine.detail] if machine.detail else []
+    fallbacks = [machine.fallback] if machine.fallback else []
+    sources = {machine.source}
     as_of = machine.as_of
     for accelerator in accelerators:
         gpu = prices.accelerator_price(provider, region, accelerator.type, option)
@@ -366,9 +369,20 @@ def machine_price(
             return gpu
         total += gpu.unit_hourly * accelerator.count
         upstream.append(gpu.upstream)
+        details += [gpu.detail] if gpu.detail else []
+        fallbacks += [gpu.fallback] if gpu.fallback else []
+        sources.add(gpu.source)
         as_of = min(as_of, gpu.as_of)
     # The oldest date of the parts is the honest as-of date of the sum.
-    return PriceQuote(unit_hourly=total, source=machine.source, as_of=as_of, upstream=" + ".join(dict.fromkeys(upstream)))
+    return PriceQuote(
+        unit_hourly=total,
+        # A live machine price with a bundled GPU price is neither: say so rather than pick one.
+        source=machine.source if len(sources) == 1 else "+".join(sorted(sources)),
+        as_of=as_of,
+        upstream=" + ".join(dict.fromkeys(upstream)),
+        detail="; ".join(dict.fromkeys(details)),
+        fallback="; ".join(dict.fromkeys(fallbacks)),
+    )
 
 
 # --- Kubernetes: pods priced as their share of a node, Karpenter NodePools ------------------------

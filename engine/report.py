@@ -36,6 +36,28 @@ class Suggestion:
     rationale: str
 
 
+@dataclass(slots=True)
+class BudgetSpend:
+    """A budget with `actual_spend`: what was spent this month and where this change takes it."""
+
+    policy_id: str
+    provider: str
+    filter: dict[str, str]
+    cap: Money | None  # monthly_limit_usd
+    month_to_date: Money | None  # None when the spend API could not answer (see `problem`)
+    change_rest_of_month: Money  # the change's net cost for the days left in the month
+    days_left: int
+    days_in_month: int
+    source: str | None = None  # "live:aws-ce"
+    as_of: str | None = None
+    period: tuple[str, str] | None = None
+    problem: str | None = None
+
+    @property
+    def projected(self) -> Money | None:
+        return None if self.month_to_date is None else self.month_to_date + self.change_rest_of_month
+
+
 @dataclass(frozen=True, slots=True)
 class Totals:
     monthly: Money
@@ -56,6 +78,8 @@ class Report:
     config_path: str | None = None  # the policy file in force, or "builtin:<pack>"
     findings: list[Finding] = field(default_factory=list)
     suggestions: list[Suggestion] = field(default_factory=list)
+    pricing_problems: list[str] = field(default_factory=list)  # live APIs that failed, one line each
+    budgets: list[BudgetSpend] = field(default_factory=list)
 
     def blocking(self, fail_on: str) -> list[Finding]:
         """Unwaived findings at or above the --fail-on severity."""

@@ -20,7 +20,7 @@ EXIT_BLOCKED = 1
 EXIT_USAGE = 2
 
 FORMATS = ("table", "json", "text")
-PRICING_MODES = ("bundled",)
+PRICING_MODES = ("bundled", "live", "cached")
 FAIL_ON = ("error", "warning", "never")
 SUGGEST_LEVELS = ("none", "safe", "default", "all")
 
@@ -63,7 +63,13 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("paths", nargs="*", metavar="PATH", help="plan JSON, .tf files or module directories, YAML manifests, or directories holding any of them (default: .)")
     check.add_argument("--format", choices=FORMATS, default=None, help="table (default), json, or text (one line per finding; the default with --hook)")
     check.add_argument("--output", metavar="FILE", help="write the report here instead of standard output")
-    check.add_argument("--pricing", choices=PRICING_MODES, default=None, help="default: settings.pricing (bundled)")
+    check.add_argument(
+        "--pricing",
+        choices=PRICING_MODES,
+        default=None,
+        help="bundled (offline catalog), live (provider APIs -> cache -> bundled) or cached (cache -> bundled, no network); "
+        "default: settings.pricing (bundled)",
+    )
     check.add_argument("--fail-on", choices=FAIL_ON, default="error")
     check.add_argument(
         "--region-default",
@@ -93,6 +99,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="measured utilisation (YAML/JSON address -> {cpu, memory, gpu, gpu_memory} percent, or CSV): downsizing suggestions and over-90%% warnings",
     )
     commands.add_parser("schema", help="print the JSON Schema of tollgate.yaml")
+    prices = commands.add_parser("prices", help="the local cache of live prices: show, refresh or clear it")
+    actions = prices.add_subparsers(dest="prices_command", metavar="ACTION", parser_class=_Parser, required=True)
+    show = actions.add_parser("show", help="list cached live prices with their age")
+    show.add_argument("--provider", choices=("aws", "gcp", "azure"))
+    show.add_argument("--format", choices=("table", "json"), default="table")
+    refresh = actions.add_parser("refresh", help="fetch live prices again: for PATHs' resources, else for everything cached")
+    refresh.add_argument("paths", nargs="*", metavar="PATH")
+    refresh.add_argument("--config", metavar="FILE")
+    refresh.add_argument("--var-file", action="append", default=[], metavar="FILE")
+    clear = actions.add_parser("clear", help="delete cached live prices")
+    clear.add_argument("--provider", choices=("aws", "gcp", "azure"))
     policies = commands.add_parser("policies", help="list the policy types and the active policies")
     policies.add_argument("--config", metavar="FILE")
     return parser
@@ -120,7 +137,7 @@ def _run_check(args: argparse.Namespace) -> int:
     from tollgate.engine.check import CheckOptions, run_check
     from tollgate.engine.config_loader import load_active_config
     from tollgate.integrations.parse_cache import ParseCache
-    from tollgate.providers.bundled import BundledCatalog
+    from tollgate.integrations.price_source import build_price_source
 
     try:
         defaults = parse_region_defaults(args.region_default)
@@ -132,13 +149,6 @@ def _run_check(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     config = load_active_config(args.config)
     pricing = args.pricing or config.settings.pricing
-    if pricing not in PRICING_MODES:
-        print(
-            f"tollgate: error: {config.path}: settings.pricing is {pricing!r}, which this version cannot do yet "
-            "(only bundled); pass --pricing bundled or change the setting",
-            file=sys.stderr,
-        )
-        return EXIT_USAGE
     usage = None
     if args.usage:
         from tollgate.engine.suggest.usage import load_usage
@@ -156,7 +166,9 @@ def _run_check(args: argparse.Namespace) -> int:
         suggest_level=args.suggest or ("none" if args.hook else "default"),
         usage=usage,
     )
-    report = run_check(args.paths or ["."], BundledCatalog(), options)
+    report = run_check(args.paths or ["."], build_price_source(pricing, config.settings), options)
+    for problem in report.pricing_problems:  # a provider failed: one line each, the report says the rest
+        print(f"tollgate: warning: {problem}", file=sys.stderr)
     stream = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
     try:
         output_format = args.format or ("text" if args.hook else "table")
@@ -225,6 +237,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run_schema()
         if args.command == "policies":
             return _run_policies(args)
+        if args.command == "prices":
+            from tollgate.integrations.prices_command import run_prices
+
+            return run_prices(args)
         return _run_check(args)
     except TollgateError as error:
         print(f"tollgate: error: {error}", file=sys.stderr)

@@ -19,7 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-CACHE_FORMAT = "requests-v1"
+CACHE_FORMAT = "requests-v2"  # bump when a cached class changes shape (v2: PriceQuote.detail/fallback)
 
 
 def cache_directory() -> Path:

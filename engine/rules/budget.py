@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import calendar
+import datetime as dt
 from decimal import Decimal
-from typing import Iterator
+from fractions import Fraction
+from typing import Any, Iterable, Iterator, Mapping
 
 from tollgate.engine.config import BudgetPolicy
 from tollgate.engine.money import Money
+from tollgate.engine.prices import PriceMiss, PriceSource, SpendQuote
 from tollgate.engine.pricing import PricedRequest
-from tollgate.engine.report import Finding
+from tollgate.engine.report import BudgetSpend, Finding
 from tollgate.engine.rules.registry import RuleContext, describe, finding, is_live, monthly_at_most, register, usd
 
 
@@ -82,6 +86,9 @@ def evaluate_budget(policy: BudgetPolicy, ctx: RuleContext) -> Iterator[Finding]
                     f"{share:.0f}% of the budget of {usd(cap)} (warning threshold {crossed[-1]}%)" + notes,
                     severity="warning",
                 )
+    if policy.actual_spend is not None:
+        status = spend_status(policy, items, hours, ctx.today, ctx.spend.get(policy.id))
+        yield from _actual_spend_findings(policy, status, anchor)
     if policy.monthly_increase_limit_usd is not None:
         cap = _limit(policy.monthly_increase_limit_usd)
         increase = after_total - before_total
@@ -101,3 +108,97 @@ def _notes(at_maximum: list[str], unpriced: list[str]) -> str:
     if unpriced:
         text += f"; {len(unpriced)} unpriced request(s) not counted ({', '.join(unpriced[:3])})"
     return text
+
+
+# --- actual spend (live billing APIs) ---------------------------------------------------------------
+
+
+def spend_filter(policy: BudgetPolicy) -> dict[str, str]:
+    """`actual_spend.filter` as tag -> value. Both spellings are accepted: `{tags: {team: ml}}`
+    (DESIGN.md) and the flat `{team: ml}`; Azure may add `scope: subscriptions/<id>/...`."""
+    assert policy.actual_spend is not None
+    raw: Mapping[str, Any] = policy.actual_spend.filter
+    tags = raw.get("tags")
+    flat = {k: v for k, v in raw.items() if k != "tags"}
+    merged = {**flat, **(tags if isinstance(tags, dict) else {})}
+    return {str(k): str(v) for k, v in merged.items()}
+
+
+def fetch_actual_spend(policies: Iterable[Any], prices: PriceSource, today: dt.date) -> dict[str, SpendQuote | PriceMiss]:
+    """Ask the price source for month-to-date spend once per budget with `actual_spend`."""
+    ask = getattr(prices, "month_to_date_spend", None)
+    spend: dict[str, SpendQuote | PriceMiss] = {}
+    for policy in policies:
+        if not isinstance(policy, BudgetPolicy) or policy.actual_spend is None:
+            continue
+        if not callable(ask):
+            spend[policy.id] = PriceMiss("no_live_source", "actual spend needs --pricing live (this run used the bundled catalog)")
+            continue
+        spend[policy.id] = ask(policy.actual_spend.provider, spend_filter(policy), today.isoformat())
+    return spend
+
+
+def spend_status(
+    policy: BudgetPolicy, items: list[PricedRequest], hours: int, today: dt.date, spend: SpendQuote | PriceMiss | None
+) -> BudgetSpend:
+    """Month-to-date spend, plus what the change adds for the rest of this month (today included)."""
+    assert policy.actual_spend is not None
+    delta = Money.zero()
+    for item in items:
+        after, _ = monthly_at_most(item, hours) if is_live(item) else (Money.zero(), False)
+        before = item.before.hourly * hours if item.before and item.before.hourly is not None else Money.zero()
+        if after is not None:
+            delta += after - before
+    days_in_month = calendar.monthrange(today.year, today.month)[1]
+    days_left = days_in_month - today.day + 1
+    status = BudgetSpend(
+        policy_id=policy.id,
+        provider=policy.actual_spend.provider,
+        filter=spend_filter(policy),
+        cap=_limit(policy.monthly_limit_usd) if policy.monthly_limit_usd is not None else None,
+        month_to_date=None,
+        change_rest_of_month=delta * Fraction(days_left, days_in_month),
+        days_left=days_left,
+        days_in_month=days_in_month,
+    )
+    if isinstance(spend, SpendQuote):
+        status.month_to_date = spend.amount
+        status.source, status.as_of, status.period = spend.source, spend.as_of, (spend.period_start, spend.period_end)
+    else:
+        status.problem = spend.reason if spend is not None else "not fetched"
+    return status
+
+
+def budget_spend_statuses(
+    policies: Iterable[Any], resources: list[PricedRequest], hours: int, today: dt.date, spend: Mapping[str, SpendQuote | PriceMiss]
+) -> list[BudgetSpend]:
+    from tollgate.engine.rules.registry import matches_scope
+
+    statuses = []
+    for policy in policies:
+        if isinstance(policy, BudgetPolicy) and policy.actual_spend is not None:
+            items = [item for item in resources if matches_scope(policy.scope, item)]
+            statuses.append(spend_status(policy, items, hours, today, spend.get(policy.id)))
+    return statuses
+
+
+def _actual_spend_findings(policy: BudgetPolicy, status: BudgetSpend, anchor: PricedRequest | None) -> Iterator[Finding]:
+    where = ", ".join(f"{k}={v}" for k, v in sorted(status.filter.items())) or "no filter"
+    if status.month_to_date is None:
+        yield finding(
+            policy,
+            anchor,
+            f"month-to-date {status.provider} spend for '{policy.id}' ({where}) is unavailable: {status.problem}; "
+            "the budget was checked against this change only",
+            severity="info",
+        )
+        return
+    projected = status.projected
+    if status.cap is not None and projected is not None and projected > status.cap:
+        yield finding(
+            policy,
+            anchor,
+            f"month-to-date {status.provider} spend ({where}) is {usd(status.month_to_date)}; with this change's "
+            f"{usd(status.change_rest_of_month)} for the {status.days_left} day(s) left the month reaches {usd(projected)}, "
+            f"over the '{policy.id}' cap of {usd(status.cap)} (+{usd(projected - status.cap)})",
+        )

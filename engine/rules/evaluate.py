@@ -9,12 +9,12 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import fnmatch
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 from tollgate.engine.config import ExceptionEntry
 from tollgate.engine.config_loader import ActiveConfig
 from tollgate.engine.model import Waiver
-from tollgate.engine.prices import PriceSource
+from tollgate.engine.prices import PriceMiss, PriceSource, SpendQuote
 from tollgate.engine.pricing import PricedRequest
 from tollgate.engine.report import Finding
 from tollgate.engine.rules import RULES
@@ -27,9 +27,14 @@ SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 
 
 def evaluate_policies(
-    config: ActiveConfig, resources: list[PricedRequest], prices: PriceSource, hours_per_month: int, today: dt.date
+    config: ActiveConfig,
+    resources: list[PricedRequest],
+    prices: PriceSource,
+    hours_per_month: int,
+    today: dt.date,
+    spend: Mapping[str, SpendQuote | PriceMiss] | None = None,
 ) -> list[Finding]:
-    ctx = RuleContext(resources=resources, hours_per_month=hours_per_month, prices=prices)
+    ctx = RuleContext(resources=resources, hours_per_month=hours_per_month, prices=prices, today=today, spend=spend or {})
     findings: list[Finding] = []
     for policy in config.policies:
         findings.extend(RULES[policy.type].evaluate(policy, ctx))

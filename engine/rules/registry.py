@@ -7,13 +7,14 @@ Evaluators get a `RuleContext` and yield findings; they never raise for a violat
 from __future__ import annotations
 
 import fnmatch
-from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Mapping
 
 from tollgate.engine.config import PolicyBase, Scope
 from tollgate.engine.model import Action
 from tollgate.engine.money import Money
-from tollgate.engine.prices import PriceSource
+from tollgate.engine.prices import PriceMiss, PriceSource, SpendQuote
 from tollgate.engine.pricing import PricedRequest
 from tollgate.engine.report import Finding
 
@@ -53,6 +54,8 @@ class RuleContext:
     resources: list[PricedRequest]
     hours_per_month: int
     prices: PriceSource
+    today: dt.date = field(default_factory=dt.date.today)
+    spend: Mapping[str, SpendQuote | PriceMiss] = field(default_factory=dict)  # budget id -> month-to-date spend
 
     def in_scope(self, scope: Scope) -> list[PricedRequest]:
         return [item for item in self.resources if matches_scope(scope, item)]
