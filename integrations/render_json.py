@@ -13,7 +13,7 @@ import msgspec
 from tollgate.engine.model import Action, CapacityUnit
 from tollgate.engine.money import Money
 from tollgate.engine.pricing import PricedRequest, StatePrice
-from tollgate.engine.report import REPORT_SCHEMA_VERSION, Report
+from tollgate.engine.report import REPORT_SCHEMA_VERSION, BudgetSpend, Report
 
 
 def _usd(amount: Money | None, places: int) -> float | None:
@@ -33,6 +33,11 @@ def _price(state: StatePrice) -> dict[str, Any] | None:
         "option": main.option,
         "instance_type": main.instance_type,
     }
+    # Live prices say how they were made and, when a live API failed, what served them instead.
+    if main.unit.detail:
+        price["detail"] = main.unit.detail
+    if main.unit.fallback:
+        price["fallback"] = main.unit.fallback
     if len(state.parts) > 1:
         price["components"] = [
             {
@@ -124,6 +129,24 @@ def resource_dict(item: PricedRequest, report: Report) -> dict[str, Any]:
     return data
 
 
+def _budget(status: BudgetSpend) -> dict[str, Any]:
+    return {
+        "policy_id": status.policy_id,
+        "provider": status.provider,
+        "filter": status.filter,
+        "month_to_date_usd": _usd(status.month_to_date, 2),
+        "change_rest_of_month_usd": _usd(status.change_rest_of_month, 2),
+        "projected_usd": _usd(status.projected, 2),
+        "cap_usd": _usd(status.cap, 2),
+        "days_left": status.days_left,
+        "days_in_month": status.days_in_month,
+        "period": list(status.period) if status.period else None,
+        "source": status.source,
+        "as_of": status.as_of,
+        "problem": status.problem,
+    }
+
+
 def report_dict(report: Report) -> dict[str, Any]:
     totals = report.totals()
     return {
@@ -133,6 +156,7 @@ def report_dict(report: Report) -> dict[str, Any]:
             "catalog_as_of": report.catalog_as_of,
             "hours_per_month": report.hours_per_month,
             "sources": [{"name": s.name, "as_of": s.as_of, "licence": s.licence} for s in report.sources],
+            "problems": report.pricing_problems,
         },
         "policy_file": report.config_path,
         "inputs": report.inputs,
@@ -151,6 +175,7 @@ def report_dict(report: Report) -> dict[str, Any]:
             }
             for f in report.findings
         ],
+        "budgets": [_budget(b) for b in report.budgets],
         "suggestions": [
             {
                 "kind": s.kind,

@@ -130,12 +130,29 @@ def render_table(report: Report, stream: IO[str], width: int | None = None, colo
     _print_suggestions(console, report)
     for path, reason in report.skipped:
         console.print(f"Skipped {path}: {reason}")
+    _print_budgets(console, report)
     if report.sources:
-        console.print(f"Prices: {report.pricing_mode}" + (f" catalog as of {report.catalog_as_of}" if report.catalog_as_of else ""))
+        console.print(f"Prices: {report.pricing_mode}" + (f" (bundled catalog as of {report.catalog_as_of})" if report.catalog_as_of else ""))
         for source in report.sources:
             console.print(f"  {source.name} (as of {source.as_of})")
+    for problem in report.pricing_problems:
+        console.print(f"  [yellow]fallback[/yellow] {problem}")
     elif not report.resources:
         console.print("No compute requests found in: " + (", ".join(report.inputs) or "no inputs"))
+
+
+def _print_budgets(console: Any, report: Report) -> None:
+    for b in report.budgets:
+        where = ", ".join(f"{k}={v}" for k, v in sorted(b.filter.items())) or "no filter"
+        if b.month_to_date is None:
+            console.print(f"Budget {b.policy_id}: month-to-date {b.provider} spend ({where}) unavailable: {b.problem}")
+            continue
+        cap = f" of a {_money(b.cap)} cap" if b.cap is not None else ""
+        console.print(
+            f"Budget {b.policy_id}: {_money(b.month_to_date)} spent this month ({where}, {b.source}, as of {b.as_of}) "
+            f"+ {_money(b.change_rest_of_month)} from this change for the {b.days_left} day(s) left "
+            f"= {_money(b.projected or b.month_to_date)}{cap}"
+        )
 
 
 _SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}

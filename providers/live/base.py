@@ -90,7 +90,7 @@ class RetryPolicy:
     max_delay: float = 2.0
 
     def delay(self, attempt: int, rng: Callable[[], float] = random.random) -> float:
-        return rng() * min(self.max_delay, self.base_delay * (2**attempt))
+        return float(rng() * min(self.max_delay, self.base_delay * (2**attempt)))
 
 
 def with_retries(call: Callable[[], T], policy: RetryPolicy, retryable: Callable[[Exception], bool], sleep: Callable[[float], None] = time.sleep) -> T:

@@ -20,7 +20,7 @@ from typing import Callable, Collection, Mapping, Protocol
 
 from tollgate.engine.money import Money
 from tollgate.engine.prices import InstanceSpec, PriceLookup, PriceMiss, PriceQuote, PriceResult, PriceSource, SourceInfo, SpendQuote
-from tollgate.providers.live.base import ClientSettings, LivePriceClient, LiveQuote, MachineShape, ProviderError, SpendClient
+from tollgate.providers.live.base import LivePriceClient, LiveQuote, MachineShape, ProviderError, SpendClient
 from tollgate.providers.live.cache import CachedPrice, CacheKey, PriceCache, iso_minutes
 
 # Each (region, type) lookup is I/O-bound; a bounded pool keeps well under the APIs' rate limits.
@@ -162,7 +162,7 @@ class LayeredPriceSource:
         bar = self.progress(len(tasks)) if self.progress else None
         try:
             with ThreadPoolExecutor(max_workers=max(1, min(self.max_workers, len(tasks)))) as pool:
-                futures = [pool.submit(self._fetch_one, *task) for task in tasks]
+                futures = [pool.submit(self._fetch_one, *where, options) for where, options in tasks]
                 results = []
                 for future in futures:
                     results.append(future.result())
@@ -235,7 +235,7 @@ class LayeredPriceSource:
                 for option in options:
                     self._outcomes[CacheKey(provider, region, stored_name, option)] = _Failed(result)
                 continue
-            by_option = {}
+            by_option: dict[str, LiveQuote] = {}
             for quote in result:
                 quote = LiveQuote(provider, region, stored_name, quote.option, quote.hourly_usd, quote.api, quote.effective, quote.detail)
                 by_option.setdefault(quote.option, quote)
