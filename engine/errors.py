@@ -4,6 +4,10 @@
     ├── InputError        an input file is invalid (exit code 2)
     ├── ConfigError       tollgate.yaml is invalid (exit code 2)
     └── ProviderError     a price/spend source failed (callers fall back and report it)
+        ├── CredentialsError     no credential, or the provider rejected it   } defined in
+        ├── ProviderTimeout      a call ran past its named timeout              } tollgate.providers
+        ├── ProviderUnavailable  throttled/5xx after every retry, no connection } .live.base
+        └── MalformedResponse    the payload is not in the provider's schema    }
 """
 
 from __future__ import annotations
@@ -40,3 +44,12 @@ class ProviderError(TollgateError):
         self.source = source
         self.problem = problem
         super().__init__(f"{source}: {problem}")
+
+    @property
+    def provider(self) -> str:
+        """The API that failed ("aws-pricing", "azure-retail"...)."""
+        return self.source
+
+    @property
+    def message(self) -> str:
+        return self.problem

@@ -108,6 +108,14 @@ def build_parser() -> argparse.ArgumentParser:
     refresh.add_argument("paths", nargs="*", metavar="PATH")
     refresh.add_argument("--config", metavar="FILE")
     refresh.add_argument("--var-file", action="append", default=[], metavar="FILE")
+    catalog = commands.add_parser("catalog", help="regenerate the bundled price catalog")
+    catalog_actions = catalog.add_subparsers(dest="catalog_command", metavar="ACTION", parser_class=_Parser, required=True)
+    build = catalog_actions.add_parser("build", help="write a catalog in the bundled format, from the live APIs or from CSVs")
+    build.add_argument("--from", dest="source", required=True, metavar="live|DIR", help="'live' (provider APIs; needs credentials) or a directory of CSVs in the ../shared/pricing schema")
+    build.add_argument("--out", required=True, metavar="DIR", help="where to write it (providers/catalog to replace the bundled one)")
+    build.add_argument("--provider", action="append", choices=("aws", "gcp", "azure"), default=[], help="with --from live: refresh only these (repeatable); other cells are kept")
+    build.add_argument("--region", action="append", default=[], metavar="R", help="with --from live: refresh only these regions (repeatable)")
+    build.add_argument("--config", metavar="FILE", help="tollgate.yaml whose settings.endpoints to use")
     clear = actions.add_parser("clear", help="delete cached live prices")
     clear.add_argument("--provider", choices=("aws", "gcp", "azure"))
     policies = commands.add_parser("policies", help="list the policy types and the active policies")
@@ -237,6 +245,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run_schema()
         if args.command == "policies":
             return _run_policies(args)
+        if args.command == "catalog":
+            from tollgate.integrations.prices_command import run_catalog_build
+
+            return run_catalog_build(args)
         if args.command == "prices":
             from tollgate.integrations.prices_command import run_prices
 

@@ -107,3 +107,38 @@ def _lookups_for_paths(args: argparse.Namespace, source: object, config: object)
     read = read_requests(args.paths, args.var_file, config.cluster, prices=source.offline())
     regions = {str(k): v for k, v in config.settings.default_region.items()}
     return plan_lookups(read.requests, source.offline(), regions, config.settings.hours_per_month)
+
+
+def run_catalog_build(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from tollgate.engine.errors import InputError
+
+    out = Path(args.out)
+    if args.source != "live":
+        from tollgate.providers.catalog_builder import BuildError, build
+
+        if not Path(args.source).is_dir():
+            raise InputError(args.source, "--from takes 'live' or a directory of pricing CSVs")
+        try:
+            summary = build(Path(args.source), out)
+        except (BuildError, FileNotFoundError, KeyError) as error:
+            raise InputError(args.source, str(error)) from None
+        print(f"wrote {summary['files']} files to {out}")
+        return EXIT_OK
+    from tollgate.engine.config_loader import load_active_config
+    from tollgate.integrations.price_source import build_price_source
+    from tollgate.providers.live.catalog_refresh import refresh_catalog
+    from tollgate.providers.live.source import LayeredPriceSource
+
+    config = load_active_config(args.config)
+    source = build_price_source("live", config.settings)
+    assert isinstance(source, LayeredPriceSource)
+    result = refresh_catalog(source, out, providers=args.provider or ("aws", "gcp", "azure"), regions=args.region)
+    print(
+        f"wrote {result.build.get('files')} files to {out}: {result.live_cells} prices fetched live, "
+        f"{result.kept_cells} kept from the current catalog ({result.lookups} lookups)"
+    )
+    for problem in result.problems:
+        print(f"tollgate: warning: {problem}", file=sys.stderr)
+    return EXIT_OK

@@ -135,10 +135,12 @@ def render_table(report: Report, stream: IO[str], width: int | None = None, colo
         console.print(f"Prices: {report.pricing_mode}" + (f" (bundled catalog as of {report.catalog_as_of})" if report.catalog_as_of else ""))
         for source in report.sources:
             console.print(f"  {source.name} (as of {source.as_of})")
-    for problem in report.pricing_problems:
-        console.print(f"  [yellow]fallback[/yellow] {problem}")
     elif not report.resources:
         console.print("No compute requests found in: " + (", ".join(report.inputs) or "no inputs"))
+    from rich.markup import escape
+
+    for problem in report.pricing_problems:
+        console.print(f"  [yellow]fallback[/yellow] {escape(problem)}")
 
 
 def _print_budgets(console: Any, report: Report) -> None:

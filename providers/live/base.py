@@ -10,6 +10,7 @@ Error tree (httpx-style: catch the base, or a specific case):
       MalformedResponse           the payload is not in the provider's documented schema
 
 "No offer for this type/region" is not an error: a client returns an empty list.
+`ProviderError(api, problem)`: `.provider` is the API ("aws-pricing"), `.message` the problem.
 """
 
 from __future__ import annotations
@@ -19,6 +20,10 @@ import random
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Mapping, Protocol, TypeVar
+
+# The base of the tree lives with the engine's other errors (input invalid / config invalid /
+# provider failed); the specific cases are defined here, next to the clients that raise them.
+from tollgate.engine.errors import ProviderError as ProviderError  # re-exported
 
 T = TypeVar("T")
 
@@ -30,15 +35,6 @@ RESERVED_3Y = "reserved_3y"
 LIVE_OPTIONS = (ON_DEMAND, SPOT, RESERVED_1Y, RESERVED_3Y)
 
 HOURS_PER_YEAR = 8760  # what AWS and Azure use to turn a term price into an hourly one
-
-
-class ProviderError(Exception):
-    """A live provider call failed. `provider` names the API ("aws-pricing", "azure-retail", ...)."""
-
-    def __init__(self, provider: str, message: str) -> None:
-        super().__init__(f"{provider}: {message}")
-        self.provider = provider
-        self.message = message
 
 
 class CredentialsError(ProviderError):

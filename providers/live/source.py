@@ -131,6 +131,10 @@ class LayeredPriceSource:
     def offline(self) -> PriceSource:
         return self.bundled
 
+    def live_quotes(self) -> list[LiveQuote]:
+        """Every price fetched live in this run (for `tollgate catalog build --from live`)."""
+        return [outcome for outcome in self._outcomes.values() if isinstance(outcome, LiveQuote)]
+
     def fetched(self) -> int:
         """How many prices this run fetched live."""
         return sum(1 for outcome in self._outcomes.values() if isinstance(outcome, LiveQuote))
