@@ -158,7 +158,8 @@ class LayeredPriceSource:
             key = self._key(lookup.provider, lookup.region, name, lookup.option)
             if key in self._outcomes or (not force and self._cache_answers(key, now)):
                 continue
-            wanted.setdefault((key.provider, key.region, lookup.name, lookup.accelerator), set()).add(lookup.option)
+            spelling = self._spelling(key.provider, lookup.name, lookup.accelerator)
+            wanted.setdefault((key.provider, key.region, spelling, lookup.accelerator), set()).add(lookup.option)
         if not wanted:
             return
         self._fetched_at = now
@@ -193,9 +194,15 @@ class LayeredPriceSource:
     # --- internals ----------------------------------------------------------------------------
 
     def _key(self, provider: str, region: str, name: str, option: str) -> CacheKey:
+        # Names compare case-insensitively (plans write "standard_nc24ads_a100_v4" for Azure sizes).
         provider = provider.strip().lower()
         canonical = self.bundled.normalize_region(provider, region) or region.strip().lower()
-        return CacheKey(provider, canonical, name, option)
+        return CacheKey(provider, canonical, name.strip().lower(), option)
+
+    def _spelling(self, provider: str, name: str, accelerator: bool) -> str:
+        """The provider's own spelling of a type, for the API call (Azure's filter is case-sensitive)."""
+        spec = None if accelerator else self.bundled.spec(provider, name)
+        return spec.instance_type if spec is not None else name.strip()
 
     def _cache_answers(self, key: CacheKey, now: float) -> bool:
         if self.cache is None:
@@ -237,7 +244,7 @@ class LayeredPriceSource:
                 problem = self._problems.setdefault(result.provider, _Problem(result.message))
                 problem.lookups += len(options)
                 for option in options:
-                    self._outcomes[CacheKey(provider, region, stored_name, option)] = _Failed(result)
+                    self._outcomes[CacheKey(provider, region, stored_name.lower(), option)] = _Failed(result)
                 continue
             by_option: dict[str, LiveQuote] = {}
             for quote in result:
@@ -245,13 +252,13 @@ class LayeredPriceSource:
                 by_option.setdefault(quote.option, quote)
                 quotes_to_cache.append(quote)
             for option in options:
-                key = CacheKey(provider, region, stored_name, option)
+                key = CacheKey(provider, region, stored_name.lower(), option)
                 found = by_option.get(option)
                 self._outcomes[key] = found if found is not None else _NoOffer(api)
                 if found is None:
                     misses.append((key, api))
             for option, quote in by_option.items():  # extra options the same call returned
-                self._outcomes.setdefault(CacheKey(provider, region, stored_name, option), quote)
+                self._outcomes.setdefault(CacheKey(provider, region, stored_name.lower(), option), quote)
         if self.cache is not None:
             self.cache.put(quotes_to_cache, misses, now)
 
