@@ -174,3 +174,34 @@ def test_a_provider_that_is_down_falls_back_and_is_one_line(tmp_path: Path, fake
     assert p4d["unit_hourly_usd"] == 21.957642  # the bundled catalog's price, never $0
     assert resources["azurerm_kubernetes_cluster_node_pool.a100_spot"]["price"]["source"] == "live"
     assert any(p.startswith("aws-pricing:") for p in report["pricing"]["problems"])
+
+
+def test_prices_refresh_fetches_again_what_the_cache_holds(tmp_path: Path, fakes: Fakes, capsys: pytest.CaptureFixture[str]) -> None:
+    path = config(tmp_path, fakes)
+    check(path, capsys)
+    fakes.aws.products = [p for p in fakes.aws.products if p["product"]["attributes"]["instanceType"] != "p4d.24xlarge"]
+    fakes.aws.add_product("us-east-1", "p4d.24xlarge", "18.00")  # AWS changed its price
+    aws_before = len(fakes.aws_server.requests)
+    assert main(["prices", "refresh", "--config", path]) == 0
+    assert "refreshed" in capsys.readouterr().out
+    assert len(fakes.aws_server.requests) > aws_before
+    _, resources, _, _ = check(path, capsys)
+    assert resources["aws_eks_node_group.a100_training"]["price"]["unit_hourly_usd"] == 18.0
+
+
+def test_a_budget_with_actual_spend_reads_cost_explorer(tmp_path: Path, fakes: Fakes, capsys: pytest.CaptureFixture[str]) -> None:
+    fakes.aws.set_spend("45000.25", {"team": "ml"})
+    path = Path(config(tmp_path, fakes))
+    path.write_text(
+        path.read_text().replace("  endpoints:\n", f"  endpoints:\n    aws_ce: {fakes.aws_server.url}\n")
+        + "policies:\n  - id: ml-budget\n    type: budget\n    monthly_limit_usd: 50000\n"
+        "    scope: {providers: [aws]}\n    actual_spend: {provider: aws, filter: {tags: {team: ml}}}\n"
+    )
+    code, _, report, _ = check(str(path), capsys)
+    [budget] = report["budgets"]
+    assert budget["month_to_date_usd"] == 45000.25 and budget["source"] == "live:aws-ce" and budget["cap_usd"] == 50000.0
+    assert budget["projected_usd"] == round(45000.25 + budget["change_rest_of_month_usd"], 2)
+    ce = [r for r in fakes.aws_server.requests if r.headers.get("x-amz-target", "").endswith("GetCostAndUsage")]
+    assert ce and ce[0].json()["Filter"]["Tags"]["Key"] == "team"
+    over = [f for f in report["findings"] if f["policy_id"] == "ml-budget" and "month-to-date" in f["message"]]
+    assert code == 1 and over and over[0]["severity"] == "error"
