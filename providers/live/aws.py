@@ -392,6 +392,8 @@ class AwsPriceClient:
 
     def fetch(self, region: str, instance_type: str, options: frozenset[str]) -> list[LiveQuote]:
         quotes: list[LiveQuote] = []
+        if instance_type.lower().startswith("ml."):
+            return quotes  # SageMaker ML instances are not EC2 offers: no round trip to learn that
         if options & {ON_DEMAND, RESERVED_1Y, RESERVED_3Y}:
             quotes += self._list_prices(region, instance_type, options)
         if SPOT in options:

@@ -523,3 +523,8 @@ def test_importing_the_module_does_not_import_boto3() -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=REPO)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_sagemaker_types_are_not_asked_of_the_ec2_price_list(server: LoopbackServer) -> None:
+    assert price_client(settings_for(server.url)).fetch("us-east-1", "ml.g5.xlarge", LIST_OPTIONS) == []
+    assert server.requests == []
