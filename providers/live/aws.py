@@ -34,6 +34,7 @@ from tollgate.providers.live.base import (
     ProviderTimeout,
     ProviderUnavailable,
     Spend,
+    plain_decimal,
 )
 
 if TYPE_CHECKING:
@@ -227,14 +228,9 @@ def _decimal(text: object) -> Decimal:
     return value
 
 
-def _plain(value: Decimal) -> str:
-    """'0.0960000000' -> '0.096', never scientific notation."""
-    return format(value.normalize(), "f")
-
-
 def _money(value: Decimal) -> str:
     """A figure for a `detail` line: at least 4 places ('0.0380'), more when they matter."""
-    text = _plain(value)
+    text = plain_decimal(value)
     places = len(text.partition(".")[2])
     return f"{value:.4f}" if places < 4 else text
 
@@ -318,7 +314,7 @@ def _on_demand_quote(product: Mapping[str, Any], region: str, instance_type: str
     if len(terms) != 1:
         raise MalformedResponse(API_PRICING, f"{len(terms)} OnDemand terms for one product")
     term = _term(next(iter(terms.values())))
-    return LiveQuote(PROVIDER, region, instance_type, ON_DEMAND, _plain(term.hourly), API_PRICING, term.effective)
+    return LiveQuote(PROVIDER, region, instance_type, ON_DEMAND, plain_decimal(term.hourly), API_PRICING, term.effective)
 
 
 def _reserved_quote(product: Mapping[str, Any], region: str, instance_type: str, option: str) -> LiveQuote | None:
@@ -336,13 +332,13 @@ def _reserved_quote(product: Mapping[str, Any], region: str, instance_type: str,
     all_upfront = min(by_purchase.get("All Upfront", []), key=lambda t: t.hourly + t.upfront / hours, default=None)
     amortised = (all_upfront.hourly + all_upfront.upfront / hours).quantize(_AMORTISED_PLACES) if all_upfront else None
     if all_upfront is not None and amortised is not None:
-        detail = f"standard all-upfront ${_plain(all_upfront.upfront)} amortised over {int(hours)} h"
+        detail = f"standard all-upfront ${plain_decimal(all_upfront.upfront)} amortised over {int(hours)} h"
         if no_upfront is not None:
             detail += f"; no-upfront ${_money(no_upfront.hourly)}/h"
-        return LiveQuote(PROVIDER, region, instance_type, option, _plain(amortised), API_PRICING, all_upfront.effective, detail)
+        return LiveQuote(PROVIDER, region, instance_type, option, plain_decimal(amortised), API_PRICING, all_upfront.effective, detail)
     if no_upfront is not None:
         detail = "standard no-upfront; no all-upfront offer"
-        return LiveQuote(PROVIDER, region, instance_type, option, _plain(no_upfront.hourly), API_PRICING, no_upfront.effective, detail)
+        return LiveQuote(PROVIDER, region, instance_type, option, plain_decimal(no_upfront.hourly), API_PRICING, no_upfront.effective, detail)
     return None
 
 
@@ -373,7 +369,7 @@ def _spot_quote(rows: list[Mapping[str, Any]], region: str, instance_type: str) 
     newest = max(stamp for stamp, _ in latest.values())
     median = _median([price for _, price in latest.values()])
     detail = f"median of {len(latest)} zones; cheapest {cheapest_zone} ${_money(cheapest)}"
-    return LiveQuote(PROVIDER, region, instance_type, SPOT, _plain(median), API_SPOT, _date_part(newest), detail)
+    return LiveQuote(PROVIDER, region, instance_type, SPOT, plain_decimal(median), API_SPOT, _date_part(newest), detail)
 
 
 # --------------------------------------------------------------------------- clients
@@ -523,4 +519,4 @@ class AwsSpendClient:
                     break
                 deadline.check()
                 request["NextPageToken"] = token
-        return Spend(PROVIDER, _plain(amount), start, end, API_CE, dict(tags))
+        return Spend(PROVIDER, plain_decimal(amount), start, end, API_CE, dict(tags))

@@ -40,6 +40,7 @@ from tollgate.providers.live.base import (
     ProviderTimeout,
     ProviderUnavailable,
     Spend,
+    one_line,
     with_retries,
 )
 
@@ -656,11 +657,9 @@ def _page_cost(page: Any) -> Decimal:
     return total
 
 
-def _one_line(error: BaseException, limit: int = 200) -> str:
-    """The first line of an SDK message, bounded: DefaultAzureCredential's is a page long."""
-    text = str(getattr(error, "message", None) or error).strip()
-    line = text.splitlines()[0] if text else type(error).__name__
-    return line if len(line) <= limit else line[: limit - 1] + "…"
+def _one_line(error: BaseException) -> str:
+    """The first line of an SDK error's message (DefaultAzureCredential's is a page long)."""
+    return one_line(getattr(error, "message", None) or error) or type(error).__name__
 
 
 __all__ = ["SCOPE_TAG", "AzurePriceClient", "AzureSpendClient"]

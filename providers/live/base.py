@@ -19,6 +19,7 @@ import os
 import random
 import time
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Callable, Mapping, Protocol, TypeVar
 
 # The base of the tree lives with the engine's other errors (input invalid / config invalid /
@@ -99,6 +100,20 @@ def with_retries(call: Callable[[], T], policy: RetryPolicy, retryable: Callable
                 raise
             sleep(policy.delay(attempt))
     raise AssertionError("unreachable")
+
+
+def plain_decimal(value: Decimal) -> str:
+    """A price as text: no exponent, no trailing zeros ('0.0960000000' -> '0.096', 12.0 -> '12')."""
+    text = format(value.normalize(), "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def one_line(text: object, limit: int = 200) -> str:
+    """Error text fit for one line of stderr: the first non-empty line, whitespace squashed,
+    bounded (an SDK's credential-chain message or a proxy's error page can run a page long)."""
+    lines = [line for line in str(text).strip().splitlines() if line.strip()]
+    line = " ".join(lines[0].split()) if lines else ""
+    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 ENDPOINT_KEYS = ("aws_pricing", "aws_ec2", "aws_ce", "gcp_billing", "azure_retail", "azure_management")

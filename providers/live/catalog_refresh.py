@@ -21,7 +21,7 @@ from typing import Iterable, Iterator
 
 from tollgate.engine.prices import PriceLookup
 from tollgate.providers.bundled import ACCELERATOR_PRICE_COLUMNS, PROVIDERS, SHARD_PRICE_COLUMNS, SPEC_COLUMNS, parse_price_cell
-from tollgate.providers.live.base import LiveQuote
+from tollgate.providers.live.base import LiveQuote, plain_decimal
 from tollgate.providers.live.source import API_NAMES, LayeredPriceSource
 
 CATALOG_DIR = Path(__file__).resolve().parents[1] / "catalog"
@@ -46,8 +46,7 @@ def _shard_lines(catalog_dir: Path, provider: str) -> Iterator[list[str]]:
 
 def _price_text(value: str) -> str:
     """A live price as the catalog writes it: plain decimal, at most 9 places, no trailing zeros."""
-    amount = Decimal(value).quantize(Decimal("0.000000001")).normalize()
-    return format(amount, "f")
+    return plain_decimal(Decimal(value).quantize(Decimal("0.000000001")))
 
 
 def refresh_catalog(

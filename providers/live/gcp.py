@@ -38,6 +38,8 @@ from tollgate.providers.live.base import (
     ProviderTimeout,
     ProviderUnavailable,
     SpecLookup,
+    one_line,
+    plain_decimal,
     with_retries,
 )
 
@@ -238,7 +240,7 @@ def _rate_of(sku: Sku, info: PricingInfo) -> Rate:
     if per_usd <= 0:
         raise MalformedResponse(API, f"SKU {sku.sku_id} is priced in {money.currency_code} without a conversion rate")
     usd = (amount / per_usd).quantize(NANOS)
-    return Rate(usd, effective, sku.sku_id, sku.description, f"{money.currency_code} at {_plain(per_usd)} per USD")
+    return Rate(usd, effective, sku.sku_id, sku.description, f"{money.currency_code} at {plain_decimal(per_usd)} per USD")
 
 
 def machine_parts(instance_type: str, shape: MachineShape) -> list[Part] | None:
@@ -282,7 +284,7 @@ def compose(table: RateTable, region: str, option: str, parts: list[Part]) -> tu
 
 
 def composed_detail(instance_type: str, parts: list[Part], rates: list[Rate]) -> str:
-    terms = " + ".join(f"{_plain(part.quantity)} {part.label} × ${_plain(rate.usd)}" for part, rate in zip(parts, rates))
+    terms = " + ".join(f"{plain_decimal(part.quantity)} {part.label} × ${plain_decimal(rate.usd)}" for part, rate in zip(parts, rates))
     detail = f"composed: {terms}"
     conversions = sorted({rate.conversion for rate in rates if rate.conversion})
     if conversions:
@@ -296,21 +298,9 @@ def _decimal(value: float) -> Decimal:
     return Decimal(repr(value))
 
 
-def _plain(value: Decimal) -> str:
-    """A decimal without exponent or trailing zeros: 0.3793320 -> "0.379332", 12.0 -> "12"."""
-    text = format(value, "f")
-    return text.rstrip("0").rstrip(".") if "." in text else text
-
-
 def _api_message(error: Any) -> str:
     """An HTTP error's own message, without the "GET <url>: " api_core puts in front of it."""
-    return _one_line(_REQUEST_PREFIX.sub("", str(error.message), count=1))
-
-
-def _one_line(text: object, limit: int = 200) -> str:
-    """Error text for a one-line message: whitespace squashed, long proxy pages cut."""
-    line = " ".join(str(text).split())
-    return line if len(line) <= limit else line[: limit - 1] + "…"
+    return one_line(_REQUEST_PREFIX.sub("", str(error.message), count=1))
 
 
 class _ConnectAndReadTimeout:
@@ -385,7 +375,7 @@ class GcpPriceClient:
 
     def _quote(self, region: str, name: str, option: str, usd: Decimal, rates: list[Rate], detail: str) -> LiveQuote:
         effective = max((rate.effective for rate in rates), default="")
-        return LiveQuote("gcp", region, name, option, _plain(usd), API, effective, detail)
+        return LiveQuote("gcp", region, name, option, plain_decimal(usd), API, effective, detail)
 
     # --- the one download -------------------------------------------------------------------------
 
@@ -498,7 +488,7 @@ class GcpPriceClient:
             credentials, _project = google.auth.default(scopes=[BILLING_SCOPE])
         except DefaultCredentialsError as error:
             # One line, no chained traceback: a broken key file's parse error could quote it.
-            raise CredentialsError(API, f"no Application Default Credentials: {_one_line(error)}") from None
+            raise CredentialsError(API, f"no Application Default Credentials: {one_line(error)}") from None
         return credentials
 
 
@@ -546,9 +536,9 @@ def _translate(error: Exception, attempts: int, settings: ClientSettings) -> Pro
     if isinstance(error, requests.exceptions.Timeout) or _is_read_timeout(error):
         return ProviderTimeout(API, f"no answer within the {settings.timeouts.read:g}s read timeout")
     if isinstance(error, requests.exceptions.RequestException):
-        return ProviderUnavailable(API, f"connection failed{tries}: {_one_line(error)}")
+        return ProviderUnavailable(API, f"connection failed{tries}: {one_line(error)}")
     if isinstance(error, ParseError):
-        return MalformedResponse(API, f"the ListSkus response is not a ListSkusResponse: {_one_line(error)}")
+        return MalformedResponse(API, f"the ListSkus response is not a ListSkusResponse: {one_line(error)}")
     if isinstance(error, GoogleAuthError):
-        return CredentialsError(API, f"{type(error).__name__}: {_one_line(error)}")
+        return CredentialsError(API, f"{type(error).__name__}: {one_line(error)}")
     return None
