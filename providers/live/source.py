@@ -25,6 +25,9 @@ from tollgate.providers.live.cache import CachedPrice, CacheKey, PriceCache, iso
 
 # Each (region, type) lookup is I/O-bound; a bounded pool keeps well under the APIs' rate limits.
 MAX_CONCURRENT_LOOKUPS = 16
+# After this many lookups in a row fail with a timeout or an outage, the provider is taken as down
+# for the rest of the run: 200 lookups must not each wait out their retries against a dead endpoint.
+OUTAGE_AFTER_FAILURES = 3
 
 # Display names and terms for provenance (`pricing.sources` in the report).
 API_NAMES: Mapping[str, tuple[str, str]] = {
@@ -87,6 +90,7 @@ class LayeredPriceSource:
     _fetched_at: float = 0.0
     _served: dict[str, float] = field(default_factory=dict)  # "live:aws-pricing" -> oldest as-of served
     _problems: dict[str, _Problem] = field(default_factory=dict)
+    _outages: dict[str, tuple[int, ProviderError]] = field(default_factory=dict)  # provider -> (failures in a row, last)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     # --- PriceSource --------------------------------------------------------------------------
@@ -216,6 +220,10 @@ class LayeredPriceSource:
             blocked = self._problems.get(api)
         if blocked is not None and blocked.message.startswith("credentials"):
             return ProviderError(api, blocked.message)  # no point asking again without credentials
+        with self._lock:
+            failures, last = self._outages.get(provider, (0, None))
+        if last is not None and failures >= OUTAGE_AFTER_FAILURES:
+            return last
         try:
             assert self.clients is not None
             client = self.clients.price_client(provider)
@@ -225,13 +233,18 @@ class LayeredPriceSource:
                     return []
                 quotes: list[LiveQuote] = fetch_accelerator(region, name, frozenset(options))
                 return quotes
-            return client.fetch(region, name, frozenset(options))
+            found = client.fetch(region, name, frozenset(options))
+            with self._lock:
+                self._outages.pop(provider, None)
+            return found
         except ProviderError as error:
-            from tollgate.providers.live.base import CredentialsError
+            from tollgate.providers.live.base import CredentialsError, ProviderTimeout, ProviderUnavailable
 
-            if isinstance(error, CredentialsError):
-                with self._lock:
+            with self._lock:
+                if isinstance(error, CredentialsError):
                     self._problems.setdefault(error.provider, _Problem("credentials: " + error.message))
+                elif isinstance(error, (ProviderTimeout, ProviderUnavailable)):
+                    self._outages[provider] = (self._outages.get(provider, (0, error))[0] + 1, error)
             return error
 
     def _record(self, tasks: list[tuple[tuple[str, str, str, bool], set[str]]], results: list[list[LiveQuote] | ProviderError], now: float) -> None:

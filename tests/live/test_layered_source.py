@@ -264,3 +264,36 @@ def test_without_live_pricing_actual_spend_is_reported_unavailable_not_guessed(t
     assert status.month_to_date is None and "--pricing live" in (status.problem or "")
     info = [f for f in report.findings if f.policy_id == "ml-budget"]
     assert [f.severity for f in info] == ["info"] and "unavailable" in info[0].message
+
+
+def test_a_provider_that_keeps_failing_is_taken_as_down_for_the_rest_of_the_run(tmp_path: Path, bundled: BundledCatalog) -> None:
+    from tollgate.providers.live.base import ProviderUnavailable
+    from tollgate.providers.live.source import OUTAGE_AFTER_FAILURES
+
+    client = FakeAws(fail=ProviderUnavailable("aws-pricing", "cannot reach https://api.pricing.us-east-1.amazonaws.com"))
+    layered = source(tmp_path, bundled, client)
+    layered.max_workers = 1
+    layered.prefetch(lookups(*(f"m5.{n}xlarge" for n in range(20))))
+    assert len(client.calls) == OUTAGE_AFTER_FAILURES
+    [problem] = layered.problems()
+    assert "cannot reach" in problem and "20 lookups fell back" in problem
+    quote = layered.price("aws", "us-east-1", "m5.2xlarge", "on_demand")
+    assert isinstance(quote, PriceQuote) and quote.source == "bundled" and "cannot reach" in quote.fallback
+
+
+def test_one_failure_among_successes_does_not_stop_the_others(tmp_path: Path, bundled: BundledCatalog) -> None:
+    from tollgate.providers.live.base import ProviderUnavailable
+
+    class Flaky(FakeAws):
+        def fetch(self, region: str, instance_type: str, options: frozenset[str]) -> list[LiveQuote]:
+            if instance_type in ("m5.2xlarge", "m5.4xlarge"):
+                self.calls.append((region, instance_type, options))
+                raise ProviderUnavailable("aws-pricing", "HTTP 503 after 4 attempts")
+            return super().fetch(region, instance_type, options)
+
+    client = Flaky()
+    layered = source(tmp_path, bundled, client)
+    layered.max_workers = 1
+    layered.prefetch(lookups(*(f"m5.{n}xlarge" for n in (2, 4, 8, 12, 16, 24))))
+    assert len(client.calls) == 6
+    assert layered.fetched() == 4
