@@ -6,8 +6,13 @@ import argparse
 import json
 import sys
 import time
+from typing import TYPE_CHECKING
 
 from tollgate.engine.prices import PriceLookup
+
+if TYPE_CHECKING:
+    from tollgate.engine.config_loader import ActiveConfig
+    from tollgate.providers.live.source import LayeredPriceSource
 
 EXIT_OK = 0
 
@@ -84,10 +89,8 @@ def _refresh(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _lookups_in_cache(source: object) -> set[PriceLookup]:
-    from tollgate.providers.live.source import LayeredPriceSource
-
-    assert isinstance(source, LayeredPriceSource) and source.cache is not None
+def _lookups_in_cache(source: LayeredPriceSource) -> set[PriceLookup]:
+    assert source.cache is not None  # build_price_source always opens one
     lookups = set()
     for row in source.cache.rows():
         q = row.quote
@@ -97,13 +100,10 @@ def _lookups_in_cache(source: object) -> set[PriceLookup]:
     return lookups
 
 
-def _lookups_for_paths(args: argparse.Namespace, source: object, config: object) -> set[PriceLookup]:
+def _lookups_for_paths(args: argparse.Namespace, source: LayeredPriceSource, config: ActiveConfig) -> set[PriceLookup]:
     from tollgate.engine.check import read_requests
-    from tollgate.engine.config_loader import ActiveConfig
     from tollgate.engine.prefetch import plan_lookups
-    from tollgate.providers.live.source import LayeredPriceSource
 
-    assert isinstance(source, LayeredPriceSource) and isinstance(config, ActiveConfig)
     read = read_requests(args.paths, args.var_file, config.cluster, prices=source.offline())
     regions = {str(k): v for k, v in config.settings.default_region.items()}
     return plan_lookups(read.requests, source.offline(), regions, config.settings.hours_per_month)

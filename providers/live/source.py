@@ -20,7 +20,16 @@ from typing import Callable, Collection, Mapping, Protocol
 
 from tollgate.engine.money import Money
 from tollgate.engine.prices import InstanceSpec, PriceLookup, PriceMiss, PriceQuote, PriceResult, PriceSource, SourceInfo, SpendQuote
-from tollgate.providers.live.base import LivePriceClient, LiveQuote, MachineShape, ProviderError, SpendClient
+from tollgate.providers.live.base import (
+    CredentialsError,
+    LivePriceClient,
+    LiveQuote,
+    MachineShape,
+    ProviderError,
+    ProviderTimeout,
+    ProviderUnavailable,
+    SpendClient,
+)
 from tollgate.providers.live.cache import CachedPrice, CacheKey, PriceCache, iso_minutes
 
 # Each (region, type) lookup is I/O-bound; a bounded pool keeps well under the APIs' rate limits.
@@ -238,8 +247,6 @@ class LayeredPriceSource:
                 self._outages.pop(provider, None)
             return found
         except ProviderError as error:
-            from tollgate.providers.live.base import CredentialsError, ProviderTimeout, ProviderUnavailable
-
             with self._lock:
                 if isinstance(error, CredentialsError):
                     self._problems.setdefault(error.provider, _Problem("credentials: " + error.message))
