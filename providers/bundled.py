@@ -248,6 +248,9 @@ class BundledCatalog:
         self._accelerators: dict[str, _TypeRows] | None = None
         self._regions: _RegionTable | None = None
         self._sources: _SourceTable | None = None
+        # Answers are immutable and the catalog never changes under an instance; NodePools and
+        # suggestions ask the same (type, region, option) many times over.
+        self._answers: dict[tuple[str, str, str, str, str], PriceResult] = {}
 
     # --- PriceSource -----------------------------------------------------------------------------
 
@@ -265,6 +268,13 @@ class BundledCatalog:
     def price(
         self, provider: str, region: str, instance_type: str, option: str, os: str = "linux"
     ) -> PriceResult:
+        key = (provider, region, instance_type, option, os)
+        found = self._answers.get(key)
+        if found is None:
+            found = self._answers[key] = self._price(provider, region, instance_type, option, os)
+        return found
+
+    def _price(self, provider: str, region: str, instance_type: str, option: str, os: str) -> PriceResult:
         provider = _normalize_provider(provider)
         instance_type = instance_type.strip()
         os_name = os.strip().lower()

@@ -499,6 +499,40 @@ def _selectivity(requirement: NodeRequirement) -> int:
     return 4
 
 
+# Keys whose values compare as plain case-insensitive strings, so one pass over the catalog can
+# file every type under its value (GPU names and vendors compare by model family instead).
+_INDEXABLE_KEYS = L.INSTANCE_TYPE_KEYS | L.FAMILY_KEYS | L.CATEGORY_KEYS | L.GENERATION_KEYS | L.SIZE_KEYS | L.CPU_KEYS | L.ARCH_KEYS
+_INDEXES: dict[tuple[str, str], tuple[tuple[InstanceSpec, ...], dict[str, list[int]]]] = {}
+
+
+def _index(key: str, specs: tuple[InstanceSpec, ...], provider: str) -> dict[str, list[int]]:
+    """Positions in `specs` by the (lowercased) value of `key`: built once per key for a catalog."""
+    found = _INDEXES.get((key, provider))
+    if found is not None and found[0] is specs:
+        return found[1]
+    index: dict[str, list[int]] = {}
+    for position, spec in enumerate(specs):
+        _, value = _attribute(key, NodeCandidate(spec), provider)
+        if value is not None:
+            index.setdefault(value.lower(), []).append(position)
+    _INDEXES[(key, provider)] = (specs, index)
+    return index
+
+
+def _meeting(requirements: tuple[NodeRequirement, ...], specs: tuple[InstanceSpec, ...], provider: str) -> list[NodeCandidate]:
+    """The catalog types meeting every requirement, in catalog order. A NodePool asks its questions
+    of the whole catalog, so a leading `In` on a plain-valued key (family, category, type) is
+    answered from an index, and only the types it leaves are asked the rest, most selective first."""
+    rest = requirements
+    positions: list[int] | None = None
+    if requirements and requirements[0].operator == "In" and requirements[0].key in _INDEXABLE_KEYS:
+        first, rest = requirements[0], requirements[1:]
+        index = _index(first.key, specs, provider)
+        positions = sorted({p for value in first.values for p in index.get(value.lower(), ())})
+    candidates = map(NodeCandidate, specs) if positions is None else (NodeCandidate(specs[p]) for p in positions)
+    return [candidate for candidate in candidates if meets(rest, candidate, provider)]
+
+
 def resolve_pool_types(
     requirements: tuple[NodeRequirement, ...], prices: PriceSource, provider: str, price: MachinePrice, option: PurchaseOption
 ) -> list[str] | str:
@@ -508,10 +542,7 @@ def resolve_pool_types(
     if not callable(types_for):
         return "the price source cannot list instance types, so the NodePool's types cannot be resolved"
     specs: tuple[InstanceSpec, ...] = types_for(provider)
-    # The whole catalog is tested, so ask the most selective questions first: `all()` stops at
-    # the first requirement a type fails (same answer, several times fewer evaluations).
-    ordered = tuple(sorted(requirements, key=_selectivity))
-    matching = [candidate for candidate in map(NodeCandidate, specs) if meets(ordered, candidate, provider)]
+    matching = _meeting(tuple(sorted(requirements, key=_selectivity)), specs, provider)
     if not matching:
         wanted = _describe_requirements(r for r in requirements if r.key in L.SPEC_KEYS)
         return f"no {provider} instance type in the price catalog meets the NodePool's requirements ({wanted})"
