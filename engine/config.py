@@ -25,7 +25,7 @@ Usd = Annotated[Decimal, Field(ge=0), WithJsonSchema({"type": "number", "minimum
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class Scope(Strict):

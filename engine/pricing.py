@@ -419,7 +419,7 @@ def price_pod_request(
 ) -> tuple[ComputeRequest, StatePrice]:
     """A Kubernetes pod request -> (the request with its node type, option and attached GPUs
     filled in, its price): share of the node x pods (x the part of the month it runs).
-    `node_choices` memoises the node choice across requests that ask for the same thing."""
+    `node_choices` memoises the node choice and unit price across requests that ask for the same thing."""
     from tollgate.engine.kubernetes.nodes import NodeCandidate, NodeChoice, choose_node, pod_share
 
     pod = request.pod
@@ -497,7 +497,13 @@ def price_pod_request(
             else "purchase option is unknown"
         )
         return resolved, state
-    quote = unit_price(resolved, prices, region, node.instance_type, option, hours_per_month)
+    # The unit depends on the pod's shape, its node and how long it runs, not on its name.
+    quote_key = ("unit", pod, request.provider, region, node, option, request.operating_system, request.hours_per_month_override)
+    quote = node_choices.get(quote_key) if node_choices is not None else None
+    if not isinstance(quote, (PriceQuote, PriceMiss)):
+        quote = unit_price(resolved, prices, region, node.instance_type, option, hours_per_month)
+        if node_choices is not None:
+            node_choices[quote_key] = quote
     if isinstance(quote, PriceMiss):
         state.unpriced_reason = quote.reason
         return resolved, state

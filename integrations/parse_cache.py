@@ -15,11 +15,12 @@ import hashlib
 import os
 import pickle
 import tempfile
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-CACHE_FORMAT = "requests-v2"  # bump when a cached class changes shape (v2: PriceQuote.detail/fallback)
+from tollgate.engine.version import __version__
+
+CACHE_FORMAT = "requests-v3"  # bump when a cached class changes shape (v2: PriceQuote.detail/fallback; v3: ComputeRequest.node_group)
 
 
 def cache_directory() -> Path:
@@ -28,17 +29,6 @@ def cache_directory() -> Path:
         return Path(explicit)
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "tollgate" / "parse"
-
-
-@lru_cache(maxsize=1)
-def _tollgate_version() -> str:
-    # importlib.metadata scans site-packages: once per process, not once per key.
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("tollgate")
-    except PackageNotFoundError:
-        return "unknown"
 
 
 class ParseCache:
@@ -53,7 +43,7 @@ class ParseCache:
 
     def key(self, kind: str, files: list[str], extra: str = "") -> str | None:
         """A key over the files' bytes, or None when one cannot be read (then the reader reports it)."""
-        digest = hashlib.sha256(f"{CACHE_FORMAT}\0{_tollgate_version()}\0{kind}\0{extra}".encode())
+        digest = hashlib.sha256(f"{CACHE_FORMAT}\0{__version__}\0{kind}\0{extra}".encode())
         for path in sorted(files):
             try:
                 data = Path(path).read_bytes()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from fractions import Fraction
+from functools import lru_cache
 
 GIB = 1 << 30
 
@@ -43,6 +44,11 @@ def parse_quantity(value: object) -> Fraction:
         return Fraction(repr(value))
     if not isinstance(value, str):
         raise QuantityError(f"{value!r} is not a quantity")
+    return _parse_text(value)
+
+
+@lru_cache(maxsize=1024)  # a manifest file repeats the same few quantities ("500m", "1Gi") many times
+def _parse_text(value: str) -> Fraction:
     match = _QUANTITY_RE.match(value)
     if not match:
         raise QuantityError(f"{value!r} is not a quantity")

@@ -13,7 +13,7 @@ from tollgate.engine.gpus import GCP_ACCELERATOR_MODELS, accelerator_kind
 from tollgate.engine.model import Action, CapacityUnit, ComputeRequest
 from tollgate.engine.money import Money
 from tollgate.engine.prices import InstanceSpec, PriceQuote, PriceSource
-from tollgate.engine.pricing import PricedRequest, machine_price, unit_price
+from tollgate.engine.pricing import PricedRequest, machine_price, running_fraction, unit_price
 from tollgate.engine.report import Suggestion
 from tollgate.engine.rules.registry import matches_scope
 from tollgate.engine.suggest.policy_guard import PolicyGuard
@@ -48,10 +48,11 @@ class Context:
     # same catalog types for the same pod shape, and the answer does not depend on the pod's name.
     quotes: dict[tuple[Any, ...], Money | None] = field(default_factory=dict)
     searches: dict[tuple[Any, ...], Any] = field(default_factory=dict)  # catalog searches by request shape
+    # Checked once: isinstance against a runtime-checkable Protocol inspects every member.
+    catalog: CatalogSearch | None = field(init=False)
 
-    @property
-    def catalog(self) -> CatalogSearch | None:
-        return self.prices if isinstance(self.prices, CatalogSearch) else None
+    def __post_init__(self) -> None:
+        self.catalog = self.prices if isinstance(self.prices, CatalogSearch) else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,15 +244,27 @@ def cheapest(
     accept: Callable[[InstanceSpec], bool],
     price: Callable[[InstanceSpec], Money | None],
     provider: str | None = None,
+    estimate: Callable[[InstanceSpec], float | None] | None = None,
 ) -> tuple[InstanceSpec, Money] | None:
-    """The cheapest priced catalog type that `accept`s; ties go to the smaller, then the name."""
+    """The cheapest priced catalog type that `accept`s; ties go to the smaller, then the name.
+
+    `estimate`, when given, is `price` in floating point (None where `price` is None). The types
+    are then priced exactly in estimated order, and the search stops at the first whose estimate
+    is above the cheapest exact price found: the same answer for a few exact prices instead of
+    hundreds (a pod's exact share of a node is rational arithmetic)."""
     catalog = ctx.catalog
     if catalog is None:
         return None
+    accepted = [spec for spec in catalog.types_for(provider or cur.provider) if accept(spec)]
+    order: list[tuple[float, InstanceSpec]] | None = None
+    if estimate is not None:
+        order = sorted(
+            ((value, spec) for spec in accepted if (value := estimate(spec)) is not None), key=lambda pair: pair[0]
+        )
     best: tuple[int, tuple[float, float, float, str], InstanceSpec, Money] | None = None
-    for spec in catalog.types_for(provider or cur.provider):
-        if not accept(spec):
-            continue
+    for value, spec in order if order is not None else ((0.0, spec) for spec in accepted):
+        if order is not None and best is not None and value > best[0] * (1 + 1e-9) + 1:
+            break  # beyond float error (and a nano-dollar) of the best exact price: cannot win
         amount = price(spec)
         if amount is None:
             continue
@@ -273,11 +286,35 @@ def cheapest_fit(
         def accept(spec: InstanceSpec) -> bool:
             return also(spec) and fits(spec, needs, cur.request) and allowed(ctx, cur, spec)
 
-        ctx.searches[key] = cheapest(
-            ctx, cur, accept, lambda spec: quote(ctx, cur, spec.instance_type, cur.option, request=with_type(cur.request, spec))
-        )
+        def exact(spec: InstanceSpec) -> Money | None:
+            return quote(ctx, cur, spec.instance_type, cur.option, request=with_type(cur.request, spec))
+
+        ctx.searches[key] = cheapest(ctx, cur, accept, exact, estimate=_pod_estimate(ctx, cur))
     found: tuple[InstanceSpec, Money] | None = ctx.searches[key]
     return found
+
+
+def _pod_estimate(ctx: Context, cur: Current) -> Callable[[InstanceSpec], float | None] | None:
+    """A pod's price on a type as a float, in nano-dollars per hour: node price x share x the part of
+    the month it runs, the float twin of `unit_price` for a pod."""
+    pod = cur.request.pod
+    if pod is None:
+        return None
+    from tollgate.engine.kubernetes.nodes import candidate_for, share_estimate
+
+    running = float(running_fraction(cur.request, ctx.hours_per_month))
+
+    def estimate(spec: InstanceSpec) -> float | None:
+        request = with_type(cur.request, spec)
+        node = machine_price(
+            ctx.prices, cur.provider, cur.region, spec.instance_type, request.accelerators, cur.option, request.operating_system
+        )
+        if not isinstance(node, PriceQuote):
+            return None
+        share = share_estimate(pod, candidate_for(spec, request.accelerators))
+        return None if share is None else node.unit_hourly.nanos * share * running
+
+    return estimate
 
 
 def with_type(request: ComputeRequest, spec: InstanceSpec) -> ComputeRequest:
