@@ -7,6 +7,7 @@ imported only by the code path that needs them.
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import re
 import sys
@@ -229,6 +230,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Pydantic looks for plugins by scanning every installed distribution's entry points on its
     # first validation (~15 ms); the command line validates its own policy files and needs none.
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+    # A check allocates millions of small, acyclic objects (parsed documents, requests) and exits:
+    # collect cycles far less often than the default (every 140,000 allocations instead of 700).
+    gc.set_threshold(140_000, 30, 30)
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
