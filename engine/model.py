@@ -124,6 +124,23 @@ class ClusterNodePool:
 
 
 @dataclass(frozen=True, slots=True)
+class NodeGroupNodes:
+    """What every node of a Terraform node group (EKS node group, GKE node pool, AKS pool) carries,
+    so the pods of the same change can be matched to it: the group's own labels plus those the
+    cloud sets on its nodes (the group's name, its capacity type), and its taints. The instance-type
+    and GPU labels are not listed: they follow from the request's instance type."""
+
+    labels: tuple[tuple[str, str], ...] = ()
+    unknown_labels: tuple[str, ...] = ()  # label keys whose values are unknown at plan time; "*": any key
+    taints: tuple[str, ...] = ()  # "key=value:Effect" or "key:Effect" (Kubernetes effect names)
+    taints_known: bool = True
+
+    @property
+    def label_map(self) -> dict[str, str]:
+        return dict(self.labels)
+
+
+@dataclass(frozen=True, slots=True)
 class PodResources:
     """What one pod of a Kubernetes workload asks for, so it can be priced as its share of the node
     it needs (GPU share for GPU pods, else the larger of its CPU and memory shares).
@@ -179,6 +196,9 @@ class ComputeRequest:
     # A node pool whose candidate types are the catalog types meeting these requirements (Karpenter
     # NodePool); pricing resolves them into instance_types.
     node_requirements: tuple[NodeRequirement, ...] = ()
+    # A Terraform node group: the labels and taints of its nodes (pods of the change are matched
+    # to it by them). None for everything else.
+    node_group: NodeGroupNodes | None = None
     # Hours the request runs in a month when it does not run all month (a Job's expected hours, a
     # CronJob's runs x hours per run); None means all month (settings.hours_per_month).
     hours_per_month_override: float | None = None

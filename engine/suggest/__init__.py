@@ -24,6 +24,7 @@ from tollgate.engine.suggest.cloud import suggest_cloud
 from tollgate.engine.suggest.commitment import suggest_commitment
 from tollgate.engine.suggest.common import Context, Current, current_of
 from tollgate.engine.suggest.generation import suggest_generation
+from tollgate.engine.suggest.node_groups import Links, NodeGroupContext, link_pods
 from tollgate.engine.suggest.packing import suggest_packing
 from tollgate.engine.suggest.policy_guard import PolicyGuard
 from tollgate.engine.suggest.region import suggest_region
@@ -71,7 +72,11 @@ def suggest(
     kinds = LEVELS[level]
     if not kinds:
         return []
-    ctx = Context(prices, PolicyGuard(config.policies if config else None), hours_per_month, usage or {})
+    # Pods scheduled on a node group of the same change: linked once, over every request.
+    ctx = NodeGroupContext(
+        prices, PolicyGuard(config.policies if config else None), hours_per_month, usage or {},
+        links=link_pods(resources, prices) if "packing" in kinds else Links(),
+    )
     found: list[Suggestion] = []
     for item in resources:
         cur = current_of(item)

@@ -1,7 +1,9 @@
 """`packing`: the workload needs fewer GPUs than its machine has. The smallest machine of the same
 GPU model that holds it: for a Terraform resource, what `tollgate.dev/needs-gpus` declares; for
 Kubernetes pods pinned to a larger node, the whole nodes they occupy (a node bills whole, even
-when the pods use 1 of its 8 GPUs) against the whole nodes of a smaller type that hold them."""
+when the pods use 1 of its 8 GPUs) against the whole nodes of a smaller type that hold them; for a
+Terraform node group, the GPU pods of the same change scheduled on it (`node_groups`): fewer
+nodes, or a smaller type with the same GPU."""
 
 from __future__ import annotations
 
@@ -31,18 +33,13 @@ from tollgate.engine.suggest.common import (
     node_price,
     state,
 )
+from tollgate.engine.suggest.node_groups import NodeGroupContext, pods_per_node, suggest_node_group_packing
 
 
 def _pods_per_node(spec: InstanceSpec, cur: Current) -> int:
     pod = cur.request.pod
     assert pod is not None and pod.gpus
-    gpus = gpus_of(spec, cur.request)
-    limits = [math.floor(gpus.count / pod.gpus + 1e-9)]
-    if pod.cpu:
-        limits.append(math.floor(spec.vcpu / pod.cpu + 1e-9))
-    if pod.memory_gib and spec.memory_gib:
-        limits.append(math.floor(spec.memory_gib / pod.memory_gib + 1e-9))
-    return max(0, min(limits))
+    return pods_per_node(gpus_of(spec, cur.request).count, spec.vcpu, spec.memory_gib, pod)
 
 
 def _pods(ctx: Context, cur: Current) -> Suggestion | None:
@@ -124,4 +121,9 @@ def _declared(ctx: Context, cur: Current) -> Suggestion | None:
 
 
 def suggest_packing(ctx: Context, cur: Current) -> Suggestion | None:
-    return _pods(ctx, cur) if cur.request.pod is not None else _declared(ctx, cur)
+    if cur.request.pod is not None:
+        # Pods scheduled on a node group of the change: the group's packing counts them (its nodes bill).
+        linked = isinstance(ctx, NodeGroupContext) and ctx.links.is_linked(cur.request)
+        return None if linked else _pods(ctx, cur)
+    found = [s for s in (suggest_node_group_packing(ctx, cur), _declared(ctx, cur)) if s is not None]
+    return max(found, key=lambda s: s.monthly_savings.nanos) if found else None

@@ -15,7 +15,7 @@ from tollgate.engine.model import (
     WorkloadClass,
 )
 from tollgate.engine.terraform.plan_context import aws_region_from_zone
-from tollgate.engine.terraform.view import ResourceView, dig, extractor, string_map
+from tollgate.engine.terraform.view import ResourceView, dig, extractor, in_module, node_group_nodes, string_map
 
 AWS = Provider.AWS
 EKS_DEFAULT_INSTANCE_TYPE = "t3.medium"
@@ -341,6 +341,12 @@ def aws_eks_node_group(view: ResourceView) -> list[ComputeRequest]:
         view, "desired_size", "min_size", "max_size", "scaling_config", 0,
         default_note="desired_size unknown: using min_size",
     )
+    labels, unknown_labels = view.label_map("labels")
+    taints, taints_known = view.taint_blocks("taint")
+    capacity_label = capacity if capacity in ("ON_DEMAND", "SPOT", "CAPACITY_BLOCK") else None
+    if capacity is None and option is PurchaseOption.ON_DEMAND:
+        capacity_label = "ON_DEMAND"
+    implicit = {EKS_NODEGROUP_LABEL: _eks_node_group_name(view), EKS_CAPACITY_LABEL: capacity_label}
     return [
         aws_request(
             view,
@@ -350,8 +356,29 @@ def aws_eks_node_group(view: ResourceView) -> list[ComputeRequest]:
             purchase_option=option,
             purchase_reason=reason,
             labels=string_map(view.get("labels")),
+            node_group=node_group_nodes(labels, unknown_labels, implicit, taints, taints_known),
         )
     ]
+
+
+EKS_NODEGROUP_LABEL = "eks.amazonaws.com/nodegroup"
+EKS_CAPACITY_LABEL = "eks.amazonaws.com/capacityType"
+EKS_MODULE_SOURCES = ("terraform-aws-modules/eks/aws", "terraform-aws-modules/terraform-aws-eks")
+
+
+def _eks_node_group_name(view: ResourceView) -> str | None:
+    """The value of the `eks.amazonaws.com/nodegroup` label EKS puts on the group's nodes: its
+    name, when known at plan time (None with node_group_name_prefix or a generated name)."""
+    if view.unknown("node_group_name") or view.string("node_group_name_prefix") or view.unknown("node_group_name_prefix"):
+        return None
+    name = view.string("node_group_name")
+    if name is None:
+        return None
+    if "node_group_name_prefix" not in view.values and in_module(view, EKS_MODULE_SOURCES):
+        # Read from the module call without its code (no plan): terraform-aws-modules/eks names the
+        # group with its name as a prefix unless use_name_prefix = false, which the call does not show.
+        return None
+    return name
 
 
 @extractor("aws_batch_compute_environment", AWS)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from tollgate.engine.model import ComputeRequest, Provider, PurchaseOption, Quantity
+from tollgate.engine.model import ComputeRequest, NodeGroupNodes, Provider, PurchaseOption, Quantity
 from tollgate.engine.terraform.plan_context import PlanContext
 from tollgate.engine.terraform.plan_file import PlanResource
-from tollgate.engine.terraform.view import ResourceView, extractor, string_map
+from tollgate.engine.terraform.view import ResourceView, extractor, node_group_nodes, string_map
 
 AZURE = Provider.AZURE
 
@@ -122,8 +122,32 @@ def azurerm_windows_virtual_machine_scale_set(view: ResourceView) -> list[Comput
     return _scale_set(view, "windows")
 
 
+AKS_AGENTPOOL_LABELS = ("kubernetes.azure.com/agentpool", "agentpool")
+AKS_SPOT_LABEL = "kubernetes.azure.com/scalesetpriority"
+
+
+def _aks_nodes(view: ResourceView, path: tuple[Any, ...], pool: dict[str, Any], option: PurchaseOption) -> NodeGroupNodes:
+    """The labels and taints of an AKS pool's nodes: node_labels and node_taints, plus the pool
+    name and Spot label and taint AKS sets. `path` leads from the resource to the pool."""
+    labels, unknown = view.label_map(*path, "node_labels")
+    name = pool.get("name") if isinstance(pool.get("name"), str) and pool.get("name") and not view.unknown(*path, "name") else None
+    if view.resource.name == "node_pool_create_before_destroy":
+        name = None  # Azure/aks (v7+) suffixes these pools' names with random characters
+    implicit: dict[str, str | None] = {key: name for key in AKS_AGENTPOOL_LABELS}
+    raw = pool.get("node_taints") or []
+    taints_known = not view.unknown(*path, "node_taints") and isinstance(raw, list) and all(isinstance(t, str) for t in raw)
+    taints = [str(t) for t in raw] if taints_known else []
+    if pool.get("only_critical_addons_enabled") is True:
+        taints.append("CriticalAddonsOnly=true:NoSchedule")
+    if option is PurchaseOption.SPOT:
+        implicit[AKS_SPOT_LABEL] = "spot"
+        taints.append(f"{AKS_SPOT_LABEL}=spot:NoSchedule")
+    return node_group_nodes(labels, unknown, implicit, taints, taints_known)
+
+
 def _aks_pool(
-    view: ResourceView, pool: dict[str, Any], region: str | None, region_source: str | None, component: str | None
+    view: ResourceView, pool: dict[str, Any], region: str | None, region_source: str | None, component: str | None,
+    path: tuple[Any, ...] = (),
 ) -> ComputeRequest:
     size = pool.get("vm_size") if isinstance(pool.get("vm_size"), str) else None
     if size is None:
@@ -150,6 +174,7 @@ def _aks_pool(
         tags=tags,
         labels=string_map(pool.get("node_labels")),
         component=component,
+        node_group=_aks_nodes(view, path, pool, option),
         operating_system="windows" if str(pool.get("os_type") or "").lower() == "windows" else "linux",
     )
 
@@ -160,7 +185,7 @@ def azurerm_kubernetes_cluster(view: ResourceView) -> list[ComputeRequest]:
     pool = view.first_block("default_node_pool")
     if not pool:
         return []
-    return [_aks_pool(view, pool, region, region_source, f"default_node_pool {pool.get('name') or '?'}")]
+    return [_aks_pool(view, pool, region, region_source, f"default_node_pool {pool.get('name') or '?'}", ("default_node_pool", 0))]
 
 
 @extractor("azurerm_kubernetes_cluster_node_pool", AZURE)

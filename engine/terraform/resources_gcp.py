@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from tollgate.engine.model import Accelerator, ComputeRequest, Provider, PurchaseOption, Quantity
-from tollgate.engine.terraform.view import ResourceView, dig, extractor, string_map
+from tollgate.engine.model import Accelerator, ComputeRequest, NodeGroupNodes, Provider, PurchaseOption, Quantity
+from tollgate.engine.terraform.view import ResourceView, dig, extractor, in_module, node_group_nodes, string_map
 
 GCP = Provider.GCP
 GKE_DEFAULT_MACHINE_TYPE = "e2-medium"
@@ -148,6 +148,34 @@ def _zones_multiplier(view: ResourceView, location: str | None, node_locations: 
     return 1
 
 
+GKE_NODEPOOL_LABEL = "cloud.google.com/gke-nodepool"
+GKE_DEFAULT_POOL_NAME = "default-pool"
+
+
+def _pool_nodes(view: ResourceView, path: tuple[Any, ...], name: str | None, option: PurchaseOption, preemptible: bool) -> NodeGroupNodes:
+    """The labels and taints of a pool's nodes: node_config labels and taints, plus the pool name
+    and Spot/preemptible labels GKE sets. `path` leads from the resource to the pool."""
+    labels, unknown = view.label_map(*path, "node_config", 0, "labels")
+    taints, taints_known = view.taint_blocks(*path, "node_config", 0, "taint")
+    implicit: dict[str, str | None] = {GKE_NODEPOOL_LABEL: name}
+    if option is PurchaseOption.SPOT:
+        implicit["cloud.google.com/gke-preemptible" if preemptible else "cloud.google.com/gke-spot"] = "true"
+        implicit["cloud.google.com/gke-provisioning"] = "preemptible" if preemptible else "spot"
+    else:
+        implicit["cloud.google.com/gke-provisioning"] = None  # not relied on for standard nodes
+    return node_group_nodes(labels, unknown, implicit, taints, taints_known)
+
+
+def _pool_name(view: ResourceView, path: tuple[Any, ...], pool: dict[str, Any]) -> str | None:
+    """The pool's name, None when it is generated or unknown at plan time (name_prefix)."""
+    if view.unknown(*path, "name") or pool.get("name_prefix") or view.unknown(*path, "name_prefix"):
+        return None
+    if in_module(view, ("update-variant",)):
+        return None  # the kubernetes-engine update variants suffix pool names with a random id
+    name = pool.get("name")
+    return name if isinstance(name, str) and name else None
+
+
 def _node_pool_request(
     view: ResourceView,
     pool: dict[str, Any],
@@ -155,6 +183,8 @@ def _node_pool_request(
     node_locations: Any,
     component: str | None,
     cluster_labels: dict[str, str],
+    path: tuple[Any, ...] = (),
+    name: str | None = None,
 ) -> ComputeRequest:
     config = dig(pool, "node_config", 0) or {}
     machine_type = last_segment(config.get("machine_type")) if isinstance(config.get("machine_type"), str) else None
@@ -196,6 +226,7 @@ def _node_pool_request(
         tags=string_map(config.get("resource_labels")) | labels,
         labels=labels,
         component=component,
+        node_group=_pool_nodes(view, path, name, option, config.get("spot") is not True and config.get("preemptible") is True),
     )
 
 
@@ -211,7 +242,7 @@ def google_container_node_pool(view: ResourceView) -> list[ComputeRequest]:
     if location is None:
         region, _, _ = gcp_region(view)
         location = region
-    request = _node_pool_request(view, view.values, location, cluster.get("node_locations"), None, {})
+    request = _node_pool_request(view, view.values, location, cluster.get("node_locations"), None, {}, (), _pool_name(view, (), view.values))
     return [request]
 
 
@@ -231,9 +262,12 @@ def google_container_cluster(view: ResourceView) -> list[ComputeRequest]:
             "node_locations": view.get("node_locations"),
         }
         if view.get("node_pool") in (None, []) or view.get("initial_node_count"):
-            requests.append(_node_pool_request(view, default_pool, location, None, "default node pool", {}))
-    for pool in view.get("node_pool") or []:
+            requests.append(_node_pool_request(view, default_pool, location, None, "default node pool", {}, (), GKE_DEFAULT_POOL_NAME))
+    for index, pool in enumerate(view.get("node_pool") or []):
         if isinstance(pool, dict):
             name = pool.get("name") or "?"
-            requests.append(_node_pool_request(view, pool, location, view.get("node_locations"), f"node_pool {name}", {}))
+            requests.append(_node_pool_request(
+                view, pool, location, view.get("node_locations"), f"node_pool {name}", {}, ("node_pool", index),
+                _pool_name(view, ("node_pool", index), pool),
+            ))
     return requests

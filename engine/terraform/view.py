@@ -13,14 +13,15 @@ from typing import Any, Callable
 from tollgate.engine.model import (
     Action,
     ComputeRequest,
+    NodeGroupNodes,
     Provider,
     PurchaseOption,
     Quantity,
     SourceLocation,
     WorkloadClass,
 )
-from tollgate.engine.terraform.plan_context import PlanContext
-from tollgate.engine.terraform.plan_file import PlanResource
+from tollgate.engine.terraform.plan_context import PlanContext, strip_index
+from tollgate.engine.terraform.plan_file import PlanResource, split_address
 
 Extractor = Callable[["ResourceView"], list[ComputeRequest]]
 
@@ -97,6 +98,41 @@ class ResourceView:
         if isinstance(value, list) and value and isinstance(value[0], dict):
             return value[0]
         return value if isinstance(value, dict) else {}
+
+    def label_map(self, *path: Any) -> tuple[dict[str, str], list[str]]:
+        """A map of node labels at `path`: its known entries, and the keys whose values are unknown
+        at plan time ("*" when the whole map is)."""
+        if self.unknown(*path):
+            return {}, ["*"]
+        value = self.get(*path)
+        known: dict[str, str] = {}
+        unknown: list[str] = []
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if self.unknown(*path, key):
+                    unknown.append(str(key))
+                else:
+                    known[str(key)] = "" if item is None else str(item)
+        return known, unknown
+
+    def taint_blocks(self, *path: Any) -> tuple[list[str], bool]:
+        """`taint { key value effect }` blocks (EKS node groups, GKE node_config) as Kubernetes
+        taints "key=value:Effect"; False when they are unknown at plan time."""
+        if self.unknown(*path):
+            return [], False
+        taints: list[str] = []
+        value = self.get(*path)
+        for index, block in enumerate(value if isinstance(value, list) else []):
+            if not isinstance(block, dict):
+                continue
+            if self.unknown(*path, index):
+                return [], False
+            key, effect = block.get("key"), block.get("effect")
+            if not isinstance(key, str) or not isinstance(effect, str):
+                return [], False
+            text = key if block.get("value") in (None, "") else f"{key}={block.get('value')}"
+            taints.append(f"{text}:{TAINT_EFFECTS.get(effect, effect)}")
+        return taints, True
 
     def note(self, text: str) -> None:
         if text not in self.notes:
@@ -184,3 +220,51 @@ def string_map(value: Any) -> dict[str, str]:
     if not isinstance(value, dict):
         return {}
     return {str(k): "" if v is None else str(v) for k, v in value.items()}
+
+
+# Terraform's taint effects (EKS, GKE) -> Kubernetes's.
+TAINT_EFFECTS = {"NO_SCHEDULE": "NoSchedule", "NO_EXECUTE": "NoExecute", "PREFER_NO_SCHEDULE": "PreferNoSchedule"}
+
+
+def node_group_nodes(
+    labels: dict[str, str],
+    unknown_labels: list[str],
+    implicit: dict[str, str | None],
+    taints: list[str],
+    taints_known: bool,
+) -> NodeGroupNodes:
+    """The labels and taints of a node group's nodes: its own labels, then those the cloud sets
+    (`implicit`; None: the cloud sets the label but its value is unknown at plan time)."""
+    known = dict(labels)
+    unknown = list(unknown_labels)
+    for key, value in implicit.items():
+        if value is None:
+            known.pop(key, None)
+            unknown.append(key)
+        else:
+            known[key] = value
+    return NodeGroupNodes(
+        labels=tuple(sorted(known.items())),
+        unknown_labels=tuple(sorted(set(unknown))),
+        taints=tuple(dict.fromkeys(taints)),
+        taints_known=taints_known,
+    )
+
+
+def in_module(view: ResourceView, sources: tuple[str, ...]) -> bool:
+    """Whether a module call on the way to the resource has a source containing one of `sources`."""
+    address = view.resource.module_address
+    if not address:
+        return False
+    module: Any = view.ctx.configuration.get("root_module")
+    parts = split_address(address)
+    for i in range(0, len(parts) - 1, 2):
+        calls = module.get("module_calls") if isinstance(module, dict) else None
+        call = calls.get(strip_index(parts[i + 1])) if isinstance(calls, dict) else None
+        if not isinstance(call, dict):
+            return False
+        source = str(call.get("source") or "").lower()
+        if any(s.lower() in source for s in sources):
+            return True
+        module = call.get("module")
+    return False
