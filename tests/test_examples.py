@@ -32,6 +32,7 @@ EXPECTED_EXIT = {
     "gcp-gpu-serving": 0,
     "batch-not-on-spot": 1,
     "disallowed-region": 1,
+    "eks-gpu-node-group": 0,
     "gpu-training-over-budget": 1,
     "missing-tags-expired-waiver": 1,
 }

@@ -114,6 +114,9 @@ class Gpus:
         return gpu_vendor(self.model)
 
 
+_NO_GPUS = Gpus(0.0, None, None)
+
+
 _AMD_PREFIXES = ("radeon", "mi", "instinct", "amd")
 
 
@@ -131,7 +134,7 @@ def gpus_of(spec: InstanceSpec, request: ComputeRequest) -> Gpus:
     if request.accelerators and spec.provider == "gcp" and spec.family == "n1":
         model = GCP_ACCELERATOR_MODELS.get(request.accelerators[0].type, request.accelerators[0].type)
         return Gpus(float(sum(a.count for a in request.accelerators)), model, ATTACHED_GPU_MEMORY_GIB.get(model))
-    return Gpus(0.0, None, None)
+    return _NO_GPUS
 
 
 @dataclass(frozen=True, slots=True)

@@ -87,13 +87,14 @@ def suggest_rightsize(ctx: Context, cur: Current) -> Suggestion | None:
     request = cur.request
 
     current = cur.spec
+    current_gpus = gpus_of(current, request).count if current is not None else 0.0
 
     def no_larger(spec: InstanceSpec) -> bool:
         # A pod is priced as its share of the node: a bigger node with a lower price per GPU or
         # vCPU is not a right size (the pods would have to fill it), so pods only move down.
         if request.pod is None or current is None:
             return True
-        return gpus_of(spec, request).count <= gpus_of(current, request).count and spec.vcpu <= current.vcpu
+        return spec.vcpu <= current.vcpu and gpus_of(spec, request).count <= current_gpus
 
     best = cheapest_fit(ctx, cur, needs, lambda spec: spec.instance_type != cur.instance_type and no_larger(spec), "rightsize")
     if best is None:
