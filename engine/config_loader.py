@@ -68,15 +68,20 @@ def _read(path: str) -> str:
 
 
 def parse_policy_file(path: str, text: str) -> PolicyFile:
+    # One pass with libyaml when it is there: the nodes keep the line marks errors are reported
+    # at, and the data is constructed from those same nodes.
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = mark.line + 1 if mark else None
         raise ConfigError(path, f"invalid YAML: {error.problem or error}", line) from None
     except yaml.YAMLError as error:
         raise ConfigError(path, f"invalid YAML: {error}") from None
+    finally:
+        loader.dispose()
     if data is None:
         raise ConfigError(path, "is empty; a policy file starts with `version: 1`", 1)
     if not isinstance(data, dict):
