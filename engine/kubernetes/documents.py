@@ -25,6 +25,7 @@ _NULL = "tag:yaml.org,2002:null"
 _MAP = "tag:yaml.org,2002:map"
 _SEQ = "tag:yaml.org,2002:seq"
 _MERGE = "tag:yaml.org,2002:merge"
+_VALUE = "tag:yaml.org,2002:value"
 
 
 class _Loader(_BaseLoader):  # type: ignore[misc]
@@ -59,7 +60,7 @@ class _Builder:
         kind = type(node)
         if kind is yaml.ScalarNode:
             tag = node.tag
-            if tag == _STR:
+            if tag == _STR or tag == _VALUE:  # a bare `=` resolves to !!value; PyYAML builds it as "="
                 return node.value
             value = node.value
             if tag == _INT and value.isdigit() and (value[0] != "0" or value == "0"):  # "0755" is octal in YAML 1.1

@@ -45,6 +45,7 @@ TRICKY = {
     "anchors and merges": "base: &b {cpu: '1', memory: 1Gi}\nx:\n  <<: *b\n  cpu: '2'\ny: *b\nz: [*b, *b]\n",
     "explicit tags": "a: !!str 12\nb: !!int '12'\nc: !!float '1'\nd: !!set {x, y}\ne: !!omap [{k: v}]\n",
     "non-string keys": "1: one\ntrue: yes\n~: nothing\n2.5: float\n",
+    "a bare equals sign": "=: value\nx: =\n",
     "nested and empty": "a: {}\nb: []\nc: [[], [{}], {d: [1, {e: f}]}]\n",
     "multi-document": "---\nkind: A\n---\n---\nkind: B\nx: 1\n...\n---\n- 1\n- 2\n",
 }
