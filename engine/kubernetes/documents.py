@@ -60,7 +60,7 @@ class _Builder:
         kind = type(node)
         if kind is yaml.ScalarNode:
             tag = node.tag
-            if tag == _STR or tag == _VALUE:  # a bare `=` resolves to !!value; PyYAML builds it as "="
+            if tag == _STR:
                 return node.value
             value = node.value
             if tag == _INT and value.isdigit() and (value[0] != "0" or value == "0"):  # "0755" is octal in YAML 1.1
@@ -77,7 +77,8 @@ class _Builder:
             mapping: dict[Any, Any] = {}
             self._built[id(node)] = mapping
             for key_node, value_node in node.value:
-                key = self.build(key_node)
+                # A bare `=` key resolves to !!value, which PyYAML's mappings take as the string.
+                key = key_node.value if key_node.tag == _VALUE else self.build(key_node)
                 try:
                     mapping[key] = self.build(value_node)
                 except TypeError:  # an unhashable key: PyYAML's constructor words the error

@@ -45,7 +45,7 @@ TRICKY = {
     "anchors and merges": "base: &b {cpu: '1', memory: 1Gi}\nx:\n  <<: *b\n  cpu: '2'\ny: *b\nz: [*b, *b]\n",
     "explicit tags": "a: !!str 12\nb: !!int '12'\nc: !!float '1'\nd: !!set {x, y}\ne: !!omap [{k: v}]\n",
     "non-string keys": "1: one\ntrue: yes\n~: nothing\n2.5: float\n",
-    "a bare equals sign": "=: value\nx: =\n",
+    "a bare equals sign as a key": "=: value\n",
     "nested and empty": "a: {}\nb: []\nc: [[], [{}], {d: [1, {e: f}]}]\n",
     "multi-document": "---\nkind: A\n---\n---\nkind: B\nx: 1\n...\n---\n- 1\n- 2\n",
 }
@@ -74,6 +74,11 @@ def test_an_unhashable_key_is_one_input_error() -> None:
 def test_a_custom_tag_is_one_input_error_naming_the_line() -> None:
     with pytest.raises(InputError, match="line 2"):
         documents("a: 1\nb: !Ref thing\n")
+
+
+def test_a_bare_equals_sign_as_a_value_is_an_input_error_as_in_pyyaml() -> None:
+    with pytest.raises(InputError, match="x.yaml: invalid YAML"):
+        documents("x: =\n")
 
 
 def test_lines_are_the_kind_lines() -> None:
