@@ -19,6 +19,7 @@ from tollgate.engine.report import Report
 if TYPE_CHECKING:  # pydantic and YAML load only when a policy file is in play
     from tollgate.engine.config import Cluster
     from tollgate.engine.config_loader import ActiveConfig
+    from tollgate.engine.node_group_links import Links
     from tollgate.engine.suggest.usage import Usage
 
 
@@ -203,6 +204,9 @@ def run_check(paths: list[str], prices: PriceSource, options: CheckOptions | Non
     read = read_requests(paths, options.var_files, config.cluster if config else None, options.changed_files, options.cache, prices)
     _prefetch(read.requests, prices, regions, hours)
     priced = _price_groups(read, prices, regions, hours, options.cache)
+    # Pods scheduled on a node group of this change run on nodes priced with the group: linked
+    # once here, so that rules, totals and suggestions all see them that way.
+    priced, links = _place_pods_on_node_groups(priced, prices)
     report = Report(
         pricing_mode=prices.mode,
         sources=_sources_used(priced, prices),
@@ -225,8 +229,19 @@ def run_check(paths: list[str], prices: PriceSource, options: CheckOptions | Non
     problems = getattr(prices, "problems", None)
     report.pricing_problems = problems() if callable(problems) else []
     if options.suggest_level != "none" or options.usage:
-        _add_suggestions(report, priced, prices, config, hours, options)
+        _add_suggestions(report, priced, prices, config, hours, options, links)
     return report
+
+
+def _place_pods_on_node_groups(priced: list[PricedRequest], prices: PriceSource) -> tuple[list[PricedRequest], Links | None]:
+    """Link the pod requests to the node groups of the check (`engine.node_group_links`) and place
+    the linked pods on their group. (None, and the module is not even loaded, when the check has
+    no pod request or no node group: there is nothing to link.)"""
+    if not any(item.request.pod is not None for item in priced) or not any(item.request.node_group is not None for item in priced):
+        return priced, None
+    from tollgate.engine.node_group_links import link_pods, place_on_node_groups
+
+    return place_on_node_groups(priced, link_pods(priced, prices), prices)
 
 
 def _prefetch(requests: list[ComputeRequest], prices: PriceSource, regions: dict[str, str], hours: int) -> None:
@@ -241,11 +256,19 @@ def _prefetch(requests: list[ComputeRequest], prices: PriceSource, regions: dict
 
 
 def _add_suggestions(
-    report: Report, priced: list[PricedRequest], prices: PriceSource, config: ActiveConfig | None, hours: int, options: CheckOptions
+    report: Report,
+    priced: list[PricedRequest],
+    prices: PriceSource,
+    config: ActiveConfig | None,
+    hours: int,
+    options: CheckOptions,
+    links: Links | None,
 ) -> None:
+    from tollgate.engine.node_group_links import Links
     from tollgate.engine.suggest import suggest, usage_findings
 
-    report.suggestions = suggest(priced, prices, config, hours, options.suggest_level, options.usage)
+    links = links if links is not None else Links()  # None: nothing to link in this check
+    report.suggestions = suggest(priced, prices, config, hours, options.suggest_level, options.usage, links)
     if options.usage:
         extra = usage_findings(priced, options.usage)
         if extra:

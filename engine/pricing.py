@@ -63,6 +63,10 @@ class PricedRequest:
     request: ComputeRequest
     after: StatePrice  # hourly is zero for a delete
     before: StatePrice | None  # None for a create
+    # A pod request scheduled on a node group of the same check (`engine.node_group_links`): the
+    # group's address. Its nodes are priced there, so the pod has no price of its own (hourly None)
+    # yet is not unpriced, and adds nothing to the totals.
+    runs_on: str | None = None
 
     @property
     def delta_hourly(self) -> Money | None:

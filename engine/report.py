@@ -64,6 +64,7 @@ class Totals:
     before_monthly: Money
     delta_monthly: Money
     unpriced: int  # requests left out of the sums because they could not be priced
+    on_node_groups: int = 0  # pod requests left out because their node group of the change is counted (runs_on)
 
 
 @dataclass(slots=True)
@@ -91,8 +92,12 @@ class Report:
 
     def totals(self) -> Totals:
         after = before = Money.zero()
-        unpriced = 0
+        unpriced = on_node_groups = 0
         for item in self.resources:
+            if item.runs_on is not None:
+                # Pods on a node group of this change: the group's nodes are their cost, counted once there.
+                on_node_groups += 1
+                continue
             before_hourly = item.before.hourly if item.before else Money.zero()
             if item.after.hourly is None or before_hourly is None:
                 unpriced += 1
@@ -100,7 +105,7 @@ class Report:
             after += item.after.hourly
             before += before_hourly
         hours = self.hours_per_month
-        return Totals(after * hours, before * hours, (after - before) * hours, unpriced)
+        return Totals(after * hours, before * hours, (after - before) * hours, unpriced, on_node_groups)
 
     def possible_savings(self) -> Money:
         """Monthly savings if the best suggestion of every resource were taken: per resource the
@@ -126,9 +131,16 @@ class Report:
         return total
 
     def gpu_total(self, kind: str = "gpu") -> float:
-        """GPUs (or, with kind="accelerator", Inferentia/Trainium-style chips) after the change."""
+        """GPUs (or, with kind="accelerator", Inferentia/Trainium-style chips) after the change.
+
+        The GPUs that pods on a node group of this change (`runs_on`) ask for are GPUs of that
+        group's nodes, already counted with the group: they are not added a second time. (Pods
+        not linked to a group of the change count their own GPUs: their nodes are not in it.)"""
         return sum(
             item.after.gpus.total or 0
             for item in self.resources
-            if item.after.gpus and item.after.gpus.kind == kind and item.request.action is not Action.DELETE
+            if item.after.gpus
+            and item.after.gpus.kind == kind
+            and item.request.action is not Action.DELETE
+            and item.runs_on is None
         )

@@ -20,7 +20,7 @@ from typing import Any
 
 from tollgate.engine.version import __version__
 
-CACHE_FORMAT = "requests-v3"  # bump when a cached class changes shape (v2: PriceQuote.detail/fallback; v3: ComputeRequest.node_group)
+CACHE_FORMAT = "requests-v4"  # bump when a cached class changes shape (v2: PriceQuote.detail/fallback; v3: ComputeRequest.node_group; v4: PricedRequest.runs_on)
 
 
 def cache_directory() -> Path:

@@ -109,6 +109,8 @@ def resource_dict(item: PricedRequest, report: Report) -> dict[str, Any]:
         "delta_monthly_usd": _usd(delta, 2),
         "price": _price(described),
         "unpriced_reason": unpriced_reason,
+        # A pod on a node group of this change: the group's address (its nodes are its cost, priced there).
+        "runs_on": item.runs_on,
         "unknowns": list(request.unknowns),
         "tags": dict(sorted(request.tags.items())),
         "tags_known": request.tags_known,

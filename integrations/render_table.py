@@ -68,9 +68,16 @@ def _option(item: PricedRequest) -> str:
     return request.purchase_option.value.replace("_", "-")
 
 
+# The cost cells of a pod on a node group of this change (`runs_on`): its nodes are priced with the
+# group. Short, so that it fits where an amount would; the Resource cell names the group.
+ON_NODE_GROUP = "on group"
+
+
 def _cost_cell(item: PricedRequest, amount: Money | None, places: int) -> str:
     if item.request.action is Action.DELETE:
         return "deleted"
+    if item.runs_on is not None:
+        return ON_NODE_GROUP
     return _money(amount, places) if amount is not None else "unpriced"
 
 
@@ -103,14 +110,14 @@ def render_table(report: Report, stream: IO[str], width: int | None = None, colo
             unpriced.append((name, reason))
         table.add_row(
             _ACTION_MARK[request.action],
-            name,
+            name + (f"\n  on node group {item.runs_on}" if item.runs_on is not None else ""),
             _type_count(item, described),
             described.region or request.region or "?",
             _option(item),
             _gpus(described),
             _cost_cell(item, item.after.hourly, 4),
             _cost_cell(item, monthly, 2),
-            _delta(delta),
+            ON_NODE_GROUP if item.runs_on is not None else _delta(delta),
         )
     console.print(table)
 
@@ -118,7 +125,9 @@ def render_table(report: Report, stream: IO[str], width: int | None = None, colo
     console.print(
         f"Monthly: {_money(totals.monthly)} after, {_money(totals.before_monthly)} before, "
         f"change {_delta(totals.delta_monthly)}  ({report.hours_per_month} hours/month, "
-        f"{len(report.resources)} compute requests, {report.gpu_total('gpu'):g} GPUs"
+        f"{len(report.resources)} compute requests, "
+        + (f"{totals.on_node_groups} on {'a node group' if totals.on_node_groups == 1 else 'node groups'} of this change, " if totals.on_node_groups else "")
+        + f"{report.gpu_total('gpu'):g} GPUs"
         + (f" + {other:g} non-GPU accelerators" if (other := report.gpu_total("accelerator")) else "")
         + ")"
     )

@@ -38,6 +38,8 @@ def render_text(report: Report, stream: IO[str]) -> None:
     waived = sum(1 for f in report.findings if f.waived)
     catalog = f" {report.catalog_as_of}" if report.catalog_as_of else ""
     unpriced = f", {totals.unpriced} unpriced" if totals.unpriced else ""
+    if totals.on_node_groups:  # pods whose node group of this change is priced instead: not unpriced, not added
+        unpriced += f", {totals.on_node_groups} on {'a node group' if totals.on_node_groups == 1 else 'node groups'} of this change"
     lines.append(
         f"tollgate: {len(report.resources)} requests{unpriced}, ${totals.monthly.rounded(2):,.2f}/month after "
         f"({_usd(totals.delta_monthly)}); {counts['error']} errors, {counts['warning']} warnings, {counts['info']} info "

@@ -29,7 +29,8 @@ def evaluate_budget(policy: BudgetPolicy, ctx: RuleContext) -> Iterator[Finding]
     the change's net monthly delta; `resource_monthly_limit_usd` caps each request. `warn_at_percent`
     adds a warning when the total crosses that share of the cap. A request whose quantity is unknown
     is counted at its maximum where one is known, and the finding says so; unpriced requests are not
-    counted and are named in the message.
+    counted and are named in the message. Pods on a node group of the change (`runs_on`) add
+    nothing: their cost is the group's, counted when the group is in scope.
     """
     items = ctx.in_scope(policy.scope)
     hours = ctx.hours_per_month
@@ -39,6 +40,8 @@ def evaluate_budget(policy: BudgetPolicy, ctx: RuleContext) -> Iterator[Finding]
     unpriced: list[str] = []
     largest: tuple[Money, PricedRequest] | None = None
     for item in items:
+        if item.runs_on is not None:
+            continue  # the node group's nodes are this pod's cost, counted once, with the group
         monthly, assumed_max = monthly_at_most(item, hours) if is_live(item) else (Money.zero(), False)
         before = ctx.monthly(item.before.hourly) if item.before else Money.zero()
         if monthly is None or before is None:

@@ -45,8 +45,11 @@ def evaluate_policies(
 
 
 def _unpriced(resources: Iterable[PricedRequest], severity: str) -> Iterable[Finding]:
-    """DESIGN: a request that cannot be priced is a finding of its own, with the reason."""
+    """DESIGN: a request that cannot be priced is a finding of its own, with the reason. Pods on a
+    node group of the same change (`runs_on`) are not unpriced: the group's price is theirs."""
     for item in resources:
+        if item.runs_on is not None:
+            continue
         reason = item.after.unpriced_reason or (item.before.unpriced_reason if item.before else None)
         if reason:
             request = item.request

@@ -43,7 +43,8 @@ def evaluate_instance_type(policy: InstanceTypePolicy, ctx: RuleContext) -> Iter
     GPUs per resource and per change, and no previous-generation types.
 
     Every candidate type of a group is checked. GPUs per resource count the group at its maximum
-    size (what it may scale to); GPUs per change count the net increase at the desired size.
+    size (what it may scale to); GPUs per change count the net increase at the desired size
+    (the GPUs of pods on a node group of the change are that group's, counted once, with it).
     Non-GPU accelerators (Inferentia, Trainium) are not GPUs here. A GPU whose model the catalog
     does not know fails a model allow-list, because it cannot be shown to be allowed.
     """
@@ -84,6 +85,8 @@ def evaluate_instance_type(policy: InstanceTypePolicy, ctx: RuleContext) -> Iter
         if policy.max_gpus_per_resource is not None and ceiling > policy.max_gpus_per_resource:
             at = f"{ceiling:g} GPUs at its maximum size" if ceiling != desired else f"{ceiling:g} GPUs"
             yield finding(policy, item, f"{describe(item)} asks for {at}, over the '{policy.id}' limit of {policy.max_gpus_per_resource} per resource")
+        if item.runs_on is not None:
+            continue  # pods on a node group of this change use that group's GPUs: counted with the group
         before_gpus = item.before.gpus.total if item.before and item.before.gpus and item.before.gpus.total else 0.0
         if desired - before_gpus > 0:
             contributors.append(item)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Callable
 
 from tollgate.engine.model import Action
 from tollgate.engine.money import Money
+from tollgate.engine.node_group_links import Links, link_pods
 from tollgate.engine.prices import PriceSource
 from tollgate.engine.pricing import DEFAULT_HOURS_PER_MONTH, PricedRequest
 from tollgate.engine.report import INFORMATION_ONLY_KINDS, Finding, Report, Suggestion
@@ -24,7 +25,7 @@ from tollgate.engine.suggest.cloud import suggest_cloud
 from tollgate.engine.suggest.commitment import suggest_commitment
 from tollgate.engine.suggest.common import Context, Current, current_of
 from tollgate.engine.suggest.generation import suggest_generation
-from tollgate.engine.suggest.node_groups import Links, NodeGroupContext, link_pods
+from tollgate.engine.suggest.node_groups import NodeGroupContext
 from tollgate.engine.suggest.packing import suggest_packing
 from tollgate.engine.suggest.policy_guard import PolicyGuard
 from tollgate.engine.suggest.region import suggest_region
@@ -66,17 +67,19 @@ def suggest(
     hours_per_month: int = DEFAULT_HOURS_PER_MONTH,
     level: str = "default",
     usage: dict[str, Usage] | None = None,
+    links: Links | None = None,
 ) -> list[Suggestion]:
+    """`links`: the run's pod-to-node-group links when the caller made them already (`run_check`
+    does, once, after pricing); None links the pods here."""
     if level not in LEVELS:
         raise ValueError(f"unknown suggestion level {level!r} (expected one of {', '.join(LEVELS)})")
     kinds = LEVELS[level]
     if not kinds:
         return []
     # Pods scheduled on a node group of the same change: linked once, over every request.
-    ctx = NodeGroupContext(
-        prices, PolicyGuard(config.policies if config else None), hours_per_month, usage or {},
-        links=link_pods(resources, prices) if "packing" in kinds else Links(),
-    )
+    if links is None:
+        links = link_pods(resources, prices) if "packing" in kinds else Links()
+    ctx = NodeGroupContext(prices, PolicyGuard(config.policies if config else None), hours_per_month, usage or {}, links=links)
     found: list[Suggestion] = []
     for item in resources:
         cur = current_of(item)

@@ -1,17 +1,8 @@
 """`packing` for a Terraform node group: the GPU pods of the same change that are scheduled on it
 need fewer nodes than it has, or fit on a smaller machine with the same GPU.
 
-Linking (`link_pods`, once per run over every request). A pod request is scheduled on a node group
-of the change when its node requirements (nodeSelector, required node affinity) hold on the
-group's nodes and it tolerates the group's NoSchedule/NoExecute taints. The nodes' labels are the
-group's own (`labels`, `node_config.labels`, `node_labels`), those the cloud sets (the group's name
-as `eks.amazonaws.com/nodegroup`, `cloud.google.com/gke-nodepool`, `kubernetes.azure.com/agentpool`;
-its capacity type) and those of its machine (instance type, GPU, architecture). A link needs:
-exactly one node group of the change matches, and no other might (a label value, zone or taint
-unknown at plan time makes a match uncertain); the pod names one of that group's own labels or its
-name (a pod that only asks for a GPU model or an instance type could land on nodes the change does
-not show); and the clouds agree when both are known. A pod without node requirements is never
-linked.
+Linking (`link_pods`, `Links`) lives in `tollgate.engine.node_group_links`: `run_check` links once,
+after pricing, and passes the links here (re-exported for callers that import them from here).
 
 Suggestion (`suggest_node_group_packing`). For a node group whose linked pods all ask for GPUs (a
 DaemonSet linked to it counts as a per-node reservation): the nodes its pods need, packed as whole
@@ -29,13 +20,12 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass, field
-from typing import Iterable
 
-from tollgate.engine.kubernetes import labels as L
-from tollgate.engine.kubernetes.nodes import NodeCandidate, admissible, shortfall, verdict
-from tollgate.engine.model import Action, ComputeRequest, NodeGroupNodes, NodeRequirement, PodResources, Provider
+from tollgate.engine.kubernetes.nodes import NodeCandidate, admissible, shortfall
+from tollgate.engine.model import ComputeRequest, PodResources
 from tollgate.engine.money import Money
-from tollgate.engine.prices import InstanceSpec, PriceSource
+from tollgate.engine.node_group_links import Links, link_pods
+from tollgate.engine.prices import InstanceSpec
 from tollgate.engine.pricing import PricedRequest
 from tollgate.engine.report import Suggestion
 from tollgate.engine.suggest.common import (
@@ -52,6 +42,8 @@ from tollgate.engine.suggest.common import (
     state,
     with_type,
 )
+
+__all__ = ["Links", "NodeGroupContext", "link_pods", "nodes_needed", "pods_per_node", "suggest_node_group_packing"]
 
 _EPSILON = 1e-9
 _WHOLE_GPUS = ("nvidia.com/gpu", "amd.com/gpu")
@@ -119,22 +111,7 @@ def nodes_needed(shapes: list[_Shape], gpus: float, vcpu: float, memory_gib: flo
     return len(nodes)
 
 
-# --- linking pods to node groups -----------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Links:
-    """Which pod requests of the run are scheduled on which node group (by request identity:
-    both live as long as the run's priced requests)."""
-
-    pods: dict[int, tuple[PricedRequest, ...]] = field(default_factory=dict)  # id(group request) -> pods, input order
-    linked: frozenset[int] = frozenset()  # id(pod request)
-
-    def pods_on(self, request: ComputeRequest) -> tuple[PricedRequest, ...]:
-        return self.pods.get(id(request), ())
-
-    def is_linked(self, request: ComputeRequest) -> bool:
-        return id(request) in self.linked
+# --- the run's pod-to-node-group links -----------------------------------------------------------
 
 
 @dataclass(slots=True)
@@ -142,145 +119,6 @@ class NodeGroupContext(Context):
     """The suggestion context with the run's pod-to-node-group links."""
 
     links: Links = field(default_factory=Links)
-
-
-_NOT_PINNING = L.SPEC_KEYS | L.CAPACITY_KEYS | L.NEUTRAL_KEYS
-_BLOCKING = (":NoSchedule", ":NoExecute")
-
-
-@dataclass(frozen=True, slots=True)
-class _Group:
-    request: ComputeRequest
-    nodes: NodeGroupNodes
-    labels: dict[str, str]
-    candidates: tuple[NodeCandidate, ...] | None  # the group's machine(s); None when unknown
-
-    @classmethod
-    def of(cls, request: ComputeRequest, nodes: NodeGroupNodes, prices: PriceSource) -> _Group:
-        names = list(request.instance_types) or ([request.instance_type] if request.instance_type else [])
-        specs = [prices.spec(request.provider.value, name) for name in names]
-        candidates: tuple[NodeCandidate, ...] | None = None
-        if names and all(spec is not None for spec in specs):
-            candidates = tuple(NodeCandidate(spec, request.accelerators) for spec in specs if spec is not None)
-        return cls(request, nodes, nodes.label_map, candidates)
-
-    def requirement(self, requirement: NodeRequirement) -> bool | None:
-        """Whether every node of the group has what the requirement asks; None when unknown."""
-        key = requirement.key
-        if key in self.labels:
-            return _compare(requirement, self.labels[key])
-        if key in self.nodes.unknown_labels or "*" in self.nodes.unknown_labels:
-            return None
-        owner = L.provider_of_key(key)
-        if key.startswith("karpenter.") or (owner is not None and owner is not self.request.provider):
-            return _compare(requirement, None)  # only on Karpenter's nodes, or another cloud's
-        if key in L.SPEC_KEYS:
-            if self.candidates is None:
-                return None
-            answers = {verdict(requirement, candidate, self.request.provider.value) for candidate in self.candidates}
-            return True if answers == {True} else False if answers == {False} else None
-        if key in L.REGION_KEYS:
-            return None if self.request.region is None else _compare(requirement, self.request.region)
-        if key in L.ZONE_KEYS:
-            return None if self.request.zone is None else _compare(requirement, self.request.zone)
-        if key in L.OS_KEYS:
-            return _compare(requirement, self.request.operating_system)
-        if key in L.NEUTRAL_KEYS:
-            return None  # kubernetes.io/hostname: one node, not knowable here
-        return _compare(requirement, None)  # a label the group's nodes do not carry
-
-    def pins(self, requirement: NodeRequirement) -> bool:
-        """A requirement that names this group: its name or one of its own labels, present."""
-        return (
-            requirement.operator in ("In", "Exists")
-            and requirement.key in self.labels
-            and requirement.key not in _NOT_PINNING
-            and self.requirement(requirement) is True
-        )
-
-    def places(self, request: ComputeRequest, pod: PodResources) -> bool | None:
-        """True: the pod is scheduled here (if nowhere else); False: it cannot be; None: it might be."""
-        group = self.request
-        if request.provider is not Provider.UNKNOWN and request.provider is not group.provider:
-            return False
-        if request.zone is None and request.region and group.region and request.region != group.region:
-            return False
-        terms: list[tuple[NodeRequirement, ...]] = [pod.requirements]
-        matched = _all(self.requirement(r) for r in pod.requirements)
-        if pod.alternatives:
-            answers = [(term, _all(self.requirement(r) for r in term)) for term in pod.alternatives]
-            matched = _all([matched, _any(answer for _, answer in answers)])
-            terms += [term for term, answer in answers if answer is True]
-        if matched is False:
-            return False
-        if any(t.endswith(_BLOCKING) and not L.tolerates(pod.tolerations, t) for t in self.nodes.taints):
-            return False
-        if matched is None or (not self.nodes.taints_known and "*" not in pod.tolerations):
-            return None
-        return True if any(self.pins(r) for term in terms for r in term) else None
-
-
-def _compare(requirement: NodeRequirement, value: str | None) -> bool:
-    operator = requirement.operator
-    if operator == "In":
-        return value is not None and value in requirement.values
-    if operator == "NotIn":
-        return value is None or value not in requirement.values
-    if operator == "Exists":
-        return value is not None
-    if operator == "DoesNotExist":
-        return value is None
-    if operator in ("Gt", "Lt") and value is not None and requirement.values:
-        try:
-            actual, limit = int(value), int(requirement.values[0])
-        except ValueError:
-            return False
-        return actual > limit if operator == "Gt" else actual < limit
-    return False
-
-
-def _all(answers: Iterable[bool | None]) -> bool | None:
-    result: bool | None = True
-    for answer in answers:
-        if answer is False:
-            return False
-        if answer is None:
-            result = None
-    return result
-
-
-def _any(answers: Iterable[bool | None]) -> bool | None:
-    result: bool | None = False
-    for answer in answers:
-        if answer is True:
-            return True
-        if answer is None:
-            result = None
-    return result
-
-
-def link_pods(resources: list[PricedRequest], prices: PriceSource) -> Links:
-    """The pods of the run scheduled on exactly one node group of the run (see the module docstring)."""
-    groups = [
-        _Group.of(item.request, item.request.node_group, prices)
-        for item in resources
-        if item.request.node_group is not None and item.request.action is not Action.DELETE
-    ]
-    if not groups:
-        return Links()
-    pods: dict[int, list[PricedRequest]] = {}
-    linked: set[int] = set()
-    for item in resources:
-        request = item.request
-        pod = request.pod
-        if pod is None or request.action is Action.DELETE or not (pod.requirements or pod.alternatives):
-            continue
-        answers = [(group, group.places(request, pod)) for group in groups]
-        sure = [group for group, answer in answers if answer is True]
-        if len(sure) == 1 and all(answer is not None for _, answer in answers):
-            pods.setdefault(id(sure[0].request), []).append(item)
-            linked.add(id(request))
-    return Links({key: tuple(items) for key, items in pods.items()}, frozenset(linked))
 
 
 # --- the suggestion ------------------------------------------------------------------------------
