@@ -123,7 +123,13 @@ def _parse_hcl(path: str, text: str) -> dict[str, Any]:
 
 
 def _parse_hcl_text(path: str, text: str) -> dict[str, Any]:
-    import hcl2  # lazily: the pre-commit path pays for the parser only when there is HCL to read
+    from tollgate.engine.hcl import fastparse
+
+    try:
+        return fastparse.parse(text)
+    except fastparse.Unsupported:
+        pass  # python-hcl2 parses it (identical dicts), or words the error for invalid HCL
+    import hcl2  # lazily: only for what fastparse does not reproduce exactly, or cannot read
 
     try:
         from hcl2 import SerializationOptions
