@@ -90,9 +90,17 @@ class Money:
         return Decimal(self.nanos) / NANOS_PER_USD
 
     def rounded(self, places: int = 2) -> float:
-        """The amount rounded half-even to `places` decimals, as a float for JSON."""
-        quantum = Decimal(1).scaleb(-places)
-        return float(self.to_decimal().quantize(quantum, rounding=ROUND_HALF_EVEN))
+        """The amount rounded half-even to `places` decimals (0-9), as a float for JSON.
+
+        Integer arithmetic, not Decimal: a report renders several amounts per resource. The
+        division of two ints is correctly rounded, so this is the float nearest the decimal."""
+        if not 0 <= places <= 9:
+            raise ValueError(f"places must be 0-9, got {places}")
+        step = 10 ** (9 - places)
+        units, rest = divmod(self.nanos, step)
+        if 2 * rest > step or (2 * rest == step and units % 2):
+            units += 1
+        return units / 10**places
 
     def __repr__(self) -> str:
         return f"Money({self.to_decimal()})"
