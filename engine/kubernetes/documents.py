@@ -26,6 +26,7 @@ _MAP = "tag:yaml.org,2002:map"
 _SEQ = "tag:yaml.org,2002:seq"
 _MERGE = "tag:yaml.org,2002:merge"
 _VALUE = "tag:yaml.org,2002:value"
+_SCALAR = yaml.ScalarNode
 
 
 class _Loader(_BaseLoader):  # type: ignore[misc]
@@ -36,6 +37,12 @@ class _Loader(_BaseLoader):  # type: ignore[misc]
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
         self._resolved: dict[str, str] = {}
+        # Without path resolvers (the safe loader has none), a quoted scalar, a sequence and a
+        # mapping always get their kind's default tag.
+        self._defaults = (
+            None if self.yaml_path_resolvers
+            else {yaml.ScalarNode: _STR, yaml.SequenceNode: _SEQ, yaml.MappingNode: _MAP}
+        )
 
     def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
         if kind is yaml.ScalarNode and implicit[0]:
@@ -43,6 +50,8 @@ class _Loader(_BaseLoader):  # type: ignore[misc]
             if tag is None:
                 tag = self._resolved[value] = super().resolve(kind, value, implicit)
             return tag
+        if self._defaults is not None:
+            return self._defaults[kind]
         return super().resolve(kind, value, implicit)
 
 
@@ -77,17 +86,25 @@ class _Builder:
             mapping: dict[Any, Any] = {}
             self._built[id(node)] = mapping
             for key_node, value_node in node.value:
+                # Most keys and values are plain strings: taken inline, without a call each.
                 # A bare `=` key resolves to !!value, which PyYAML's mappings take as the string.
-                key = key_node.value if key_node.tag == _VALUE else self.build(key_node)
+                key_tag = key_node.tag
+                if (key_tag == _STR or key_tag == _VALUE) and type(key_node) is _SCALAR:
+                    key = key_node.value
+                else:
+                    key = self.build(key_node)
                 try:
-                    mapping[key] = self.build(value_node)
+                    if value_node.tag == _STR and type(value_node) is _SCALAR:
+                        mapping[key] = value_node.value
+                    else:
+                        mapping[key] = self.build(value_node)
                 except TypeError:  # an unhashable key: PyYAML's constructor words the error
                     return self._delegate(node)
             return mapping
         if kind is yaml.SequenceNode and node.tag == _SEQ:
             sequence: list[Any] = []
             self._built[id(node)] = sequence
-            sequence.extend(self.build(item) for item in node.value)
+            sequence.extend(item.value if item.tag == _STR and type(item) is _SCALAR else self.build(item) for item in node.value)
             return sequence
         return self._delegate(node)
 

@@ -81,6 +81,14 @@ def test_a_bare_equals_sign_as_a_value_is_an_input_error_as_in_pyyaml() -> None:
         documents("x: =\n")
 
 
+@pytest.mark.parametrize("text", ["a: !!str {x: 1}\n", "a: !!str [1]\n", "? !!str {x: 1}\n: v\n"])
+def test_a_collection_tagged_as_a_string_is_an_input_error_as_in_pyyaml(text: str) -> None:
+    with pytest.raises(yaml.YAMLError):
+        reference(text)
+    with pytest.raises(InputError, match="x.yaml: invalid YAML"):
+        documents(text)
+
+
 def test_lines_are_the_kind_lines() -> None:
     loaded = list(load("---\napiVersion: v1\nkind: Pod\n---\n# c\napiVersion: v1\n\nkind: Service\n", "x.yaml"))
     assert [d.line for d in loaded] == [3, 8]
