@@ -13,6 +13,7 @@ from fractions import Fraction
 from typing import Union
 
 NANOS_PER_USD = 1_000_000_000
+_POWERS_OF_TEN = tuple(10**exponent for exponent in range(10))
 
 Number = Union[int, Fraction]
 
@@ -96,11 +97,11 @@ class Money:
         division of two ints is correctly rounded, so this is the float nearest the decimal."""
         if not 0 <= places <= 9:
             raise ValueError(f"places must be 0-9, got {places}")
-        step = 10 ** (9 - places)
+        step = _POWERS_OF_TEN[9 - places]
         units, rest = divmod(self.nanos, step)
         if 2 * rest > step or (2 * rest == step and units % 2):
             units += 1
-        return units / 10**places
+        return units / _POWERS_OF_TEN[places]
 
     def __repr__(self) -> str:
         return f"Money({self.to_decimal()})"
