@@ -13,7 +13,7 @@ from fractions import Fraction
 from typing import Union
 
 NANOS_PER_USD = 1_000_000_000
-_POWERS_OF_TEN = tuple(10**exponent for exponent in range(10))
+_POWERS_OF_TEN: tuple[int, ...] = tuple(10**exponent for exponent in range(10))
 
 Number = Union[int, Fraction]
 
