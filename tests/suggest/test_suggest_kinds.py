@@ -121,6 +121,30 @@ def test_generation_azure_a_series() -> None:
     assert savings(s) == 115.34
 
 
+def test_generation_aws_p3_v100_to_a_current_gpu_with_at_least_its_memory() -> None:
+    # The catalog flags p3 current; its V100 (Volta, 2017) is what makes it old. p3.2xlarge: 8 vCPU,
+    # 61 GiB, 1 x V100 16 GiB, 3.06/h. g4dn.4xlarge (T4, 1.204) is cheaper but T4 (Turing) is
+    # superseded too; g6.4xlarge (16 vCPU, 64 GiB, 1 x L4 24 GiB) 1.3232: 1.7368 x 730 = 1,267.86.
+    s = kinds(run(request("aws_instance.train", "aws", "us-east-1", "p3.2xlarge", 1)))["generation"]
+    assert s.to["instance_type"] == "g6.4xlarge" and s.to["hourly_usd"] == 1.3232
+    assert savings(s) == 1267.86
+    assert "V100-16GB GPUs, a superseded architecture (Volta, 2017)" in s.rationale
+
+
+def test_generation_gcp_n1_with_attached_v100_to_g2() -> None:
+    # n1-standard-8 0.379998 + nvidia-tesla-v100 2.48 = 2.859998; g2-standard-8 (8 vCPU, 32 GiB,
+    # 1 x L4 24 GiB) 0.853624: 2.006374 x 730 = 1,464.65
+    s = kinds(run(request("google_compute_instance.v100", "gcp", "us-central1", "n1-standard-8", 1,
+                          accelerators=(("nvidia-tesla-v100", 1),))))["generation"]
+    assert s.to["instance_type"] == "g2-standard-8"
+    assert savings(s) == 1464.65
+
+
+def test_no_generation_when_no_current_gpu_type_is_cheaper() -> None:
+    # p2.xlarge (K80 12 GiB, 4 vCPU, 61 GiB) 0.90: every current type with 61 GiB and a GPU costs more.
+    assert "generation" not in kinds(run(request("aws_instance.k80", "aws", "us-east-1", "p2.xlarge", 1)))
+
+
 def test_generation_respects_instance_type_deny() -> None:
     policies = [{"id": "no-amd", "type": "instance_type", "deny": ["m5a.*", "m6a.*", "m7a.*", "r5a.*"]}]
     s = kinds(run(request("aws_instance.legacy", "aws", "us-east-1", "m3.xlarge", 1), policies=policies)).get("generation")
