@@ -23,7 +23,7 @@ from tollgate.engine.pricing import DEFAULT_HOURS_PER_MONTH, PricedRequest
 from tollgate.engine.report import INFORMATION_ONLY_KINDS, Finding, Report, Suggestion
 from tollgate.engine.suggest.cloud import suggest_cloud
 from tollgate.engine.suggest.commitment import suggest_commitment
-from tollgate.engine.suggest.common import Context, Current, current_of
+from tollgate.engine.suggest.common import Context, Current, current_of, on_demand_part_of
 from tollgate.engine.suggest.generation import suggest_generation
 from tollgate.engine.suggest.node_groups import NodeGroupContext
 from tollgate.engine.suggest.packing import suggest_packing
@@ -49,6 +49,7 @@ KINDS: dict[str, Kind] = {
     "commitment": suggest_commitment,
     "cloud": suggest_cloud,
 }
+PART_KINDS = ("spot", "commitment")  # the kinds that apply to the on-demand part of a group
 _SAFE = ("packing", "rightsize", "generation", "commitment")
 LEVELS: dict[str, tuple[str, ...]] = {
     "none": (),
@@ -83,9 +84,15 @@ def suggest(
     found: list[Suggestion] = []
     for item in resources:
         cur = current_of(item)
+        asked = kinds
+        if cur is None:
+            # A mixed or multi-type group: moving its on-demand part to spot or committing to it
+            # still holds; a different size or region for part of a group is not a suggestion.
+            cur = on_demand_part_of(item, prices)
+            asked = tuple(kind for kind in kinds if kind in PART_KINDS)
         if cur is None:
             continue
-        found.extend(_distinct_targets([s for kind in kinds if (s := KINDS[kind](ctx, cur)) is not None]))
+        found.extend(_distinct_targets([s for kind in asked if (s := KINDS[kind](ctx, cur)) is not None]))
     return _order(_one_per_kind(found))
 
 

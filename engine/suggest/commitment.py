@@ -16,6 +16,8 @@ def suggest_commitment(ctx: Context, cur: Current) -> Suggestion | None:
     if request.hours_per_month_override is not None or ctx.guard.on_demand_required_off(cur.item):
         return None
     instances = cur.item.after.instances
+    if cur.part_of and instances is not None and instances.is_scaling:
+        return None  # how much of a scaling mixed group's minimum runs on demand is not known here
     committed = cur.quantity
     if instances is not None and instances.is_scaling and request.pod is None:
         committed = min(cur.quantity, instances.min or 0)
@@ -29,10 +31,14 @@ def suggest_commitment(ctx: Context, cur: Current) -> Suggestion | None:
     from_hourly = cur.unit * committed
     to_hourly = unit * committed
     word = "committed-use discount" if cur.provider == "gcp" else "reservation"
-    scope = f"its minimum of {committed} (the capacity that always runs)" if committed != cur.quantity else f"all {committed}"
     also = ""
+    scope = f"its minimum of {committed} (the capacity that always runs)" if committed != cur.quantity else f"all {committed}"
+    if cur.part_of:
+        scope += f" ({cur.part_of})"
+        if len(request.instance_types) > 1:
+            also += f"; it covers {cur.instance_type} instances only"
     if option == "reserved_1y" and three_year is not None and three_year < unit:
-        also = f"; a 3-year term would be {monthly(ctx, three_year * committed)}"
+        also += f"; a 3-year term would be {monthly(ctx, three_year * committed)}"
     rationale = (
         f"online capacity that runs all month on demand: a {'1' if option == 'reserved_1y' else '3'}-year {word} for "
         f"{scope} × {cur.instance_type} in {cur.region} is {monthly(ctx, to_hourly)} instead of {monthly(ctx, from_hourly)}{also}; "

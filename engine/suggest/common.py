@@ -69,6 +69,47 @@ class Current:
     unit: Money  # per instance (per pod: its share of the node)
     hourly: Money
     spec: InstanceSpec | None
+    part_of: str | None = None  # set when this is one part of a mixed or multi-type group: which
+
+
+def on_demand_part_of(item: PricedRequest, prices: PriceSource) -> Current | None:
+    """The on-demand part of a mixed on-demand/spot group, or of a group that may launch several
+    types (priced at its first-priority type), as a request of its own: what `spot` and
+    `commitment` can still say about such groups. None where `current_of` already applies."""
+    request = item.request
+    after = item.after
+    if current_of(item) is not None or request.action is Action.DELETE or after.hourly is None or after.region is None:
+        return None
+    if request.node_requirements or request.quantity.unit is CapacityUnit.VCPUS or request.pod is not None:
+        return None
+    parts = [p for p in after.parts if p.option == "on_demand" and p.count]
+    if len(parts) != 1:
+        return None
+    part = parts[0]
+    count = part.count
+    if count is None:
+        return None
+    spec = after.spec if after.spec is not None and after.spec.instance_type == part.instance_type else None
+    return Current(
+        item=item,
+        request=request,
+        provider=request.provider.value,
+        region=after.region,
+        instance_type=part.instance_type,
+        option="on_demand",
+        quantity=count,
+        unit=part.unit.unit_hourly,
+        hourly=part.unit.unit_hourly * count,
+        spec=spec or prices.spec(request.provider.value, part.instance_type),
+        part_of=_group_words(request),
+    )
+
+
+def _group_words(request: ComputeRequest) -> str:
+    mix = request.purchase_mix
+    if mix is not None:
+        return f"the on-demand part of a mixed group: {mix.on_demand} of {mix.on_demand + mix.spot} instances"
+    return f"a group that may launch {len(request.instance_types)} types, priced at its first-priority type"
 
 
 def current_of(item: PricedRequest) -> Current | None:

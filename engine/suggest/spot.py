@@ -20,8 +20,9 @@ def suggest_spot(ctx: Context, cur: Current) -> Suggestion | None:
         return None
     to_hourly = unit * cur.quantity
     why = f" ({request.workload_class_reason})" if request.workload_class_reason else ""
+    part = f" ({cur.part_of})" if cur.part_of else ""
     rationale = (
-        f"batch workload{why} on on-demand capacity; {cur.instance_type} spot in {cur.region} is "
+        f"batch workload{why} on on-demand capacity{part}; {cur.instance_type} spot in {cur.region} is "
         f"{monthly(ctx, to_hourly)} instead of {monthly(ctx, cur.hourly)} (catalog spot price); spot capacity can be "
         "reclaimed at short notice, so checkpoint the job to resume after an interruption"
     )

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -12,7 +13,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from suggest_helpers import kinds, request, run
 
-from tollgate.engine.model import Quantity
+from tollgate.engine.model import PurchaseMix, Quantity
 from tollgate.engine.suggest.usage import Usage
 
 NEEDS_24G = {
@@ -317,3 +318,40 @@ def test_same_target_is_not_repeated_on_a_resource() -> None:
 def test_unknown_level_is_an_error() -> None:
     with pytest.raises(ValueError):
         run(request("aws_instance.g", "aws", "us-east-1", "g5.xlarge", 1), level="everything")
+
+
+# --- parts of mixed and multi-type groups ----------------------------------------------------------
+
+
+def test_spot_for_the_on_demand_part_of_a_mixed_batch_group() -> None:
+    # 4 x g5.xlarge, 2 on demand + 2 spot; the 2 on-demand move to spot: 2 x (1.006 - 0.52312) x 730 = 705.00
+    group = dataclasses.replace(
+        request("aws_autoscaling_group.train", "aws", "us-east-1", "g5.xlarge", Quantity(4, 2, 8), workload="batch"),
+        purchase_mix=PurchaseMix(2, 2),
+    )
+    found = kinds(run(group))
+    assert set(found) == {"spot"}  # no rightsize, region or generation for part of a group
+    s = found["spot"]
+    assert s.from_["quantity"] == 2 and s.from_["hourly_usd"] == 2.012 and s.to["purchase_option"] == "spot"
+    assert savings(s) == 705.0
+    assert "the on-demand part of a mixed group: 2 of 4 instances" in s.rationale
+
+
+def test_commitment_for_a_fixed_multi_type_online_group_says_what_it_covers() -> None:
+    # 3 x m5.xlarge (first of m5.xlarge, m5a.xlarge) on demand 0.192, 1-year reserved 0.1129: 3 x 0.0791 x 730 = 173.23
+    group = dataclasses.replace(
+        request("aws_eks_node_group.web", "aws", "us-east-1", "m5.xlarge", 3, workload="online"),
+        instance_types=("m5.xlarge", "m5a.xlarge"),
+    )
+    s = kinds(run(group))["commitment"]
+    assert s.to["purchase_option"] == "reserved_1y" and s.to["quantity"] == 3
+    assert savings(s) == 173.23
+    assert "it covers m5.xlarge instances only" in s.rationale
+
+
+def test_no_commitment_for_the_on_demand_part_of_a_scaling_mixed_group() -> None:
+    group = dataclasses.replace(
+        request("aws_autoscaling_group.web", "aws", "us-east-1", "m5.xlarge", Quantity(4, 2, 8), workload="online"),
+        purchase_mix=PurchaseMix(2, 2),
+    )
+    assert run(group) == []
