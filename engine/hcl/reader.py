@@ -141,8 +141,9 @@ def _parse_hcl_text(path: str, text: str) -> dict[str, Any]:
     except Exception as error:  # lark raises many exception types; each is "not valid HCL"
         first = error
     if "%{" in text:
-        # python-hcl2 cannot parse a quoted string that starts with a template directive. Read the
-        # directives as literal text marked unsupported; values that use them become unknown.
+        # Some template directives python-hcl2 cannot parse (8.1.4 reads a plain `%{ if }` in a
+        # quoted string, not every form). Read the directives as literal text marked unsupported;
+        # values that use them become unknown.
         try:
             return dict(hcl2.loads(text.replace("%{", "%%{" + _DIRECTIVE_MARK), serialization_options=options))
         except Exception:

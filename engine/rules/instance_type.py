@@ -45,6 +45,7 @@ def evaluate_instance_type(policy: InstanceTypePolicy, ctx: RuleContext) -> Iter
     Every candidate type of a group is checked. GPUs per resource count the group at its maximum
     size (what it may scale to); GPUs per change count the net increase at the desired size
     (the GPUs of pods on a node group of the change are that group's, counted once, with it).
+    Such pods are not checked for types or GPU models either: the group is, once.
     Non-GPU accelerators (Inferentia, Trainium) are not GPUs here. A GPU whose model the catalog
     does not know fails a model allow-list, because it cannot be shown to be allowed.
     """
@@ -56,7 +57,8 @@ def evaluate_instance_type(policy: InstanceTypePolicy, ctx: RuleContext) -> Iter
                 added_gpus -= item.before.gpus.total
             continue
         request = item.request
-        types = list(request.instance_types) or ([request.instance_type] if request.instance_type else [])
+        # Pods on a node group of the change run on its type: the group is checked for it, once.
+        types = [] if item.runs_on else list(request.instance_types) or ([request.instance_type] if request.instance_type else [])
         # One finding per request, naming the offending types: a Karpenter NodePool may allow
         # hundreds of types and a reviewer needs one line, not hundreds.
         denied = [t for t in types if policy.deny and _matches(t, policy.deny)]
@@ -65,11 +67,11 @@ def evaluate_instance_type(policy: InstanceTypePolicy, ctx: RuleContext) -> Iter
             yield finding(policy, item, f"{describe(item)}: {_some(denied)} denied by '{policy.id}' ({', '.join(policy.deny)})")
         if outside:
             yield finding(policy, item, f"{describe(item)}: {_some(outside)} not in the '{policy.id}' allow-list ({', '.join(policy.allow)})")
-        spec = item.after.spec
+        spec = item.after.spec if not item.runs_on else None
         if policy.deny_previous_generation and spec is not None and spec.current_generation is False:
             yield finding(policy, item, f"{describe(item)}: {spec.instance_type} is a previous-generation type")
         gpus = item.after.gpus
-        if gpus and gpus.kind == "gpu" and gpus.count_per_instance:
+        if gpus and gpus.kind == "gpu" and gpus.count_per_instance and not item.runs_on:
             model = gpus.model
             if policy.gpu_models_deny and model and _matches(model, policy.gpu_models_deny):
                 yield finding(policy, item, f"{describe(item)}: GPU model {model} is denied by '{policy.id}'")

@@ -19,10 +19,11 @@ def evaluate_region(policy: RegionPolicy, ctx: RuleContext) -> Iterator[Finding]
     """Where compute may run: per-provider allow and deny lists of regions (globs).
 
     A provider missing from `allow` is not restricted by it. A request whose region is unknown is
-    reported, because residency cannot be shown.
+    reported, because residency cannot be shown. Pods on a node group of the change run in its
+    region: the group is checked, once.
     """
     for item in ctx.in_scope(policy.scope):
-        if not is_live(item):
+        if not is_live(item) or item.runs_on:  # pods on a node group of the change: the group is checked
             continue
         provider = item.request.provider.value
         allowed = policy.allow.get(provider)  # type: ignore[call-overload]

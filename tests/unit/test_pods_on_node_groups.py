@@ -168,6 +168,19 @@ def test_budgets_and_gpus_per_change_count_the_group_once(tmp_path: Path) -> Non
     assert "$64,116/month" in budget["message"] and "unpriced" not in budget["message"] and POD not in budget["message"]
 
 
+def test_type_gpu_model_and_region_policies_name_the_group_not_its_pods_too(tmp_path: Path) -> None:
+    config = policies("""\
+        version: 1
+        policies:
+          - {id: no-p4d, type: instance_type, deny: ["p4d.*"], gpu_models_deny: ["A100*"]}
+          - {id: eu-only, type: region, allow: {aws: ["eu-*"]}}
+        """)
+    _, data = check(change(tmp_path, manifest(ON_GROUP)), config)
+    by_policy = {(f["policy_id"], f["address"]) for f in data["findings"]}
+    assert ("no-p4d", GROUP) in by_policy and ("eu-only", GROUP) in by_policy
+    assert not [f for f in data["findings"] if f["address"] == POD]
+
+
 def test_a_linked_pod_that_fits_no_node_of_the_group_is_unpriced_with_that_reason(tmp_path: Path) -> None:
     _, data = check(change(tmp_path, manifest(ON_GROUP, gpus=16)), policies("version: 1\npolicies: []\n"))
     pod = resource(data, POD)
