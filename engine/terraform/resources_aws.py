@@ -369,7 +369,9 @@ EKS_MODULE_SOURCES = ("terraform-aws-modules/eks/aws", "terraform-aws-modules/te
 def _eks_node_group_name(view: ResourceView) -> str | None:
     """The value of the `eks.amazonaws.com/nodegroup` label EKS puts on the group's nodes: its
     name, when known at plan time (None with node_group_name_prefix or a generated name)."""
-    if view.unknown("node_group_name") or view.string("node_group_name_prefix") or view.unknown("node_group_name_prefix"):
+    # A plan computes node_group_name_prefix (unknown) even when the name is set: only a prefix
+    # that is really given, or a name that is unknown, means a generated name.
+    if view.unknown("node_group_name") or view.string("node_group_name_prefix"):
         return None
     name = view.string("node_group_name")
     if name is None:

@@ -240,15 +240,17 @@ def test_aks_nc_pool_linked_by_a_custom_node_label(tmp_path: Path, capsys: pytes
 
 
 def test_plan_json_node_group_links_too(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    # The same EKS case as above from a plan instead of .tf files: $32,058.16.
+    # The same EKS case as above from a plan instead of .tf files: $32,058.16. As in a real
+    # `terraform show -json` (examples/aws-gpu-training/plan.json), node_group_name_prefix is
+    # computed, so unknown, even though the name is set: the name is still known.
     plan = {
         "format_version": "1.2",
         "configuration": {"provider_config": {"aws": {"name": "aws", "expressions": {"region": {"constant_value": "us-east-1"}}}}},
         "resource_changes": [{
             "address": "aws_eks_node_group.gpu", "mode": "managed", "type": "aws_eks_node_group", "name": "gpu",
             "provider_name": "registry.terraform.io/hashicorp/aws",
-            "change": {"actions": ["create"], "before": None, "after_unknown": {"taint": []}, "after": {
-                "node_group_name": "gpu", "node_group_name_prefix": None, "instance_types": ["p4d.24xlarge"],
+            "change": {"actions": ["create"], "before": None, "after_unknown": {"taint": [], "node_group_name_prefix": True}, "after": {
+                "node_group_name": "gpu", "instance_types": ["p4d.24xlarge"],
                 "capacity_type": "ON_DEMAND", "labels": None, "taint": [],
                 "scaling_config": [{"desired_size": 4, "min_size": 1, "max_size": 8}],
             }},
