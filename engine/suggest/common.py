@@ -78,7 +78,9 @@ def on_demand_part_of(item: PricedRequest, prices: PriceSource) -> Current | Non
     `commitment` can still say about such groups. None where `current_of` already applies."""
     request = item.request
     after = item.after
-    if current_of(item) is not None or request.action is Action.DELETE or after.hourly is None or after.region is None:
+    if request.purchase_mix is None and len(request.instance_types) <= 1:
+        return None  # one type, one option: `current_of` says all there is to say
+    if request.action is Action.DELETE or after.hourly is None or after.region is None:
         return None
     if request.node_requirements or request.quantity.unit is CapacityUnit.VCPUS or request.pod is not None:
         return None
