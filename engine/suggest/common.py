@@ -13,7 +13,7 @@ from tollgate.engine.gpus import GCP_ACCELERATOR_MODELS, accelerator_kind
 from tollgate.engine.model import Action, CapacityUnit, ComputeRequest
 from tollgate.engine.money import Money
 from tollgate.engine.prices import InstanceSpec, PriceQuote, PriceSource
-from tollgate.engine.pricing import PricedRequest, machine_price, running_fraction, unit_price
+from tollgate.engine.pricing import PricedPart, PricedRequest, machine_price, running_fraction, unit_price
 from tollgate.engine.report import Suggestion
 from tollgate.engine.rules.registry import matches_scope
 from tollgate.engine.suggest.policy_guard import PolicyGuard
@@ -92,19 +92,8 @@ def on_demand_part_of(item: PricedRequest, prices: PriceSource) -> Current | Non
     if count is None:
         return None
     spec = after.spec if after.spec is not None and after.spec.instance_type == part.instance_type else None
-    return Current(
-        item=item,
-        request=request,
-        provider=request.provider.value,
-        region=after.region,
-        instance_type=part.instance_type,
-        option="on_demand",
-        quantity=count,
-        unit=part.unit.unit_hourly,
-        hourly=part.unit.unit_hourly * count,
-        spec=spec or prices.spec(request.provider.value, part.instance_type),
-        part_of=_group_words(request),
-    )
+    spec = spec or prices.spec(request.provider.value, part.instance_type)
+    return _current(item, after.region, part, count, part.unit.unit_hourly * count, spec, _group_words(request))
 
 
 def _group_words(request: ComputeRequest) -> str:
@@ -128,17 +117,25 @@ def current_of(item: PricedRequest) -> Current | None:
     part = after.parts[0]
     if part.count is None or part.count <= 0 or part.option not in ("on_demand", "spot"):
         return None
+    return _current(item, after.region, part, part.count, after.hourly, after.spec)
+
+
+def _current(
+    item: PricedRequest, region: str, part: PricedPart, count: int, hourly: Money, spec: InstanceSpec | None, part_of: str | None = None
+) -> Current:
+    request = item.request
     return Current(
         item=item,
         request=request,
         provider=request.provider.value,
-        region=after.region,
+        region=region,
         instance_type=part.instance_type,
         option=part.option,
-        quantity=part.count,
+        quantity=count,
         unit=part.unit.unit_hourly,
-        hourly=after.hourly,
-        spec=after.spec,
+        hourly=hourly,
+        spec=spec,
+        part_of=part_of,
     )
 
 
