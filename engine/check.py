@@ -17,7 +17,7 @@ from tollgate.engine.pricing import DEFAULT_HOURS_PER_MONTH, PricedRequest, prep
 from tollgate.engine.report import Report
 
 if TYPE_CHECKING:  # pydantic and YAML load only when a policy file is in play
-    from tollgate.engine.config import Cluster
+    from tollgate.engine.config_types import Cluster
     from tollgate.engine.config_loader import ActiveConfig
     from tollgate.engine.node_group_links import Links
     from tollgate.engine.suggest.usage import Usage

@@ -1,16 +1,27 @@
 """tollgate.yaml: typed, strict (unknown keys rejected), with errors that name the file and line.
 
 The key names are a contract (DESIGN.md "Policies"): add keys, never rename them.
+
+These pydantic models are the schema: they word every error and render `tollgate schema`
+(policies/tollgate.schema.json). The engine runs on their pydantic-free twins in
+`engine.config_types`; a new key goes into both (tests/unit/test_config_fastpath.py checks it).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
 from decimal import Decimal
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator, model_validator
+
+from tollgate.engine.config_types import (
+    check_budget_has_a_limit,
+    check_endpoint_url,
+    check_extends_builtin_only,
+    check_patterns_compile,
+    check_unique_policy_ids,
+)
 
 ProviderName = Literal["aws", "gcp", "azure"]
 Severity = Literal["error", "warning", "info"]
@@ -64,8 +75,7 @@ class BudgetPolicy(PolicyBase):
 
     @model_validator(mode="after")
     def _needs_a_limit(self) -> BudgetPolicy:
-        if self.monthly_limit_usd is None and self.monthly_increase_limit_usd is None and self.resource_monthly_limit_usd is None:
-            raise ValueError("a budget needs monthly_limit_usd, monthly_increase_limit_usd or resource_monthly_limit_usd")
+        check_budget_has_a_limit(self)
         return self
 
 
@@ -103,11 +113,7 @@ class TagsPolicy(PolicyBase):
     @field_validator("patterns")
     @classmethod
     def _patterns_compile(cls, value: dict[str, str]) -> dict[str, str]:
-        for key, pattern in value.items():
-            try:
-                re.compile(pattern)
-            except re.error as error:
-                raise ValueError(f"pattern for {key!r} is not a valid regular expression: {error}") from None
+        check_patterns_compile(value)
         return value
 
 
@@ -124,20 +130,6 @@ Policy = Annotated[
 ]
 
 
-_LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
-
-
-def _endpoint_url(value: str | None) -> str | None:
-    if value is None:
-        return None
-    match = re.match(r"^(https?)://([^/:?#]+|\[[^\]]+\])(:\d+)?(/[^?#]*)?$", value)
-    if match is None:
-        raise ValueError(f"{value!r} is not a base URL (https://host[:port][/path])")
-    if match.group(1) == "http" and match.group(2).lower() not in _LOOPBACK_HOSTS:
-        raise ValueError(f"{value!r}: plain http is allowed for loopback only (127.0.0.1, localhost); use https")
-    return value
-
-
 class Endpoints(Strict):
     """Base URLs replacing the providers' public endpoints (proxies, tests against local fakes).
     An unset AWS key falls back to boto3's AWS_ENDPOINT_URL_<SERVICE> variable."""
@@ -152,7 +144,8 @@ class Endpoints(Strict):
     @field_validator("*")
     @classmethod
     def _url(cls, value: str | None) -> str | None:
-        return _endpoint_url(value)
+        check_endpoint_url(value)
+        return value
 
 
 class PriceCacheTtl(Strict):
@@ -208,18 +201,12 @@ class PolicyFile(Strict):
     @field_validator("extends")
     @classmethod
     def _builtin_only(cls, value: list[str]) -> list[str]:
-        for entry in value:
-            if not entry.startswith("builtin:"):
-                raise ValueError(f"extends entry {entry!r} must name a built-in pack, e.g. builtin:gpu-guardrails")
+        check_extends_builtin_only(value)
         return value
 
     @model_validator(mode="after")
     def _unique_ids(self) -> PolicyFile:
-        seen: set[str] = set()
-        for policy in self.policies:
-            if policy.id in seen:
-                raise ValueError(f"policy id {policy.id!r} is used twice in this file")
-            seen.add(policy.id)
+        check_unique_policy_ids(self.policies)
         return self
 
 

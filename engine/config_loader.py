@@ -1,17 +1,24 @@
-"""Find, read and compose policy files. Every problem is a ConfigError naming the file and line."""
+"""Find, read and compose policy files. Every problem is a ConfigError naming the file and line.
+
+A file is validated by `engine.config_fastpath` when it plainly can be, else by pydantic
+(`engine.config`), which words the errors; either way the result is `engine.config_types`.
+"""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
-from pydantic import ValidationError
 
-from tollgate.engine.config import ExceptionEntry, PolicyFile, Settings
+from tollgate.engine.config_fastpath import build_policy_file
+from tollgate.engine.config_types import CLASSES, Cluster, ExceptionEntry, PolicyFile, Settings
 from tollgate.engine.errors import ConfigError
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 CONFIG_NAMES = ("tollgate.yaml", "tollgate.yml", ".tollgate.yaml")
 DEFAULT_PACK = "default"
@@ -24,9 +31,9 @@ class ActiveConfig:
 
     path: str  # the file, or "builtin:default"
     settings: Settings
-    policies: list[Any]  # engine.config.Policy instances, in order
+    policies: list[Any]  # engine.config_types.Policy instances, in order
     exceptions: list[ExceptionEntry]
-    cluster: Any = None
+    cluster: Cluster | None = None
     origins: dict[str, str] = field(default_factory=dict)  # policy id -> file or pack that defined it
 
 
@@ -94,8 +101,61 @@ def parse_policy_file(path: str, text: str) -> PolicyFile:
         raise ConfigError(path, f"{_format_location(location)}: key given twice (first at line {first_line})", line)
     # Fix: duplicate policy ids were reported at line 1 with no field; name the second id's line.
     _check_unique_ids(path, node, data)
+    policy_file = build_policy_file(data) or _validate_with_pydantic(path, node, data)
+    # Fix: an unknown `extends` pack was reported against "builtin:<name>" with no line; name the
+    # user's file, the entry's line and its field instead.
+    packs = builtin_packs()
+    for index, entry in enumerate(policy_file.extends):
+        name = entry.split(":", 1)[1]
+        if name not in packs:
+            raise ConfigError(
+                path,
+                f"extends[{index}]: no built-in pack named {name!r} (available: {', '.join(packs)})",
+                _line_of(node, ("extends", index)),
+            )
+    return policy_file
+
+
+def validate_policy_file(data: Any) -> PolicyFile:
+    """A policy file's data (already parsed YAML) validated as a tollgate.yaml, for callers that
+    hold data rather than a file; pydantic's ValidationError when it is invalid."""
+    from tollgate.engine import config
+
+    return build_policy_file(data) or runtime(config.PolicyFile.model_validate(data))
+
+
+def validate_cluster(data: Any) -> Cluster:
+    """A `cluster:` profile's data validated, as in a tollgate.yaml."""
+    validated = validate_policy_file({"version": 1, "cluster": data}).cluster
+    assert validated is not None
+    return validated
+
+
+def runtime(model: BaseModel) -> Any:
+    """A validated pydantic model of `engine.config` as its `engine.config_types` twin."""
+    from pydantic import BaseModel
+
+    def convert(value: Any) -> Any:
+        if isinstance(value, BaseModel):
+            cls = CLASSES[type(value).__name__]
+            return cls(**{spec.name: convert(getattr(value, spec.name)) for spec in fields(cls)})
+        if isinstance(value, list):
+            return [convert(item) for item in value]
+        if isinstance(value, dict):
+            return {key: convert(item) for key, item in value.items()}
+        return value
+
+    return convert(model)
+
+
+def _validate_with_pydantic(path: str, node: Any, data: dict[str, Any]) -> PolicyFile:
+    from pydantic import ValidationError
+
+    from tollgate.engine import config
+
     try:
-        policy_file = PolicyFile.model_validate(data)
+        validated: PolicyFile = runtime(config.PolicyFile.model_validate(data))
+        return validated
     except ValidationError as error:
         first = error.errors()[0]
         location = tuple(first["loc"])
@@ -109,18 +169,6 @@ def parse_policy_file(path: str, text: str) -> PolicyFile:
             message = message.removeprefix("Value error, ")  # pydantic's prefix says nothing to a user
         more = f" (and {error.error_count() - 1} more problems)" if error.error_count() > 1 else ""
         raise ConfigError(path, f"{field_path}: {message}{more}" if field_path else message + more, line) from None
-    # Fix: an unknown `extends` pack was reported against "builtin:<name>" with no line; name the
-    # user's file, the entry's line and its field instead.
-    packs = builtin_packs()
-    for index, entry in enumerate(policy_file.extends):
-        name = entry.split(":", 1)[1]
-        if name not in packs:
-            raise ConfigError(
-                path,
-                f"extends[{index}]: no built-in pack named {name!r} (available: {', '.join(packs)})",
-                _line_of(node, ("extends", index)),
-            )
-    return policy_file
 
 
 def _duplicate_key(node: Any, location: tuple[Any, ...], visited: set[int]) -> tuple[tuple[Any, ...], int, int] | None:

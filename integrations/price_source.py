@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from tollgate.engine.prices import PriceSource
 
 if TYPE_CHECKING:
-    from tollgate.engine.config import Settings
+    from tollgate.engine.config_types import Settings
     from tollgate.providers.live.cache import PriceCache
 
 # A live fetch that finishes within this many seconds shows no progress bar at all.
@@ -62,7 +62,7 @@ def build_price_source(mode: str, settings: Settings | None, progress_stream: Te
     from tollgate.providers.live.factory import DefaultClientFactory
     from tollgate.providers.live.source import LayeredPriceSource, machine_shape_lookup
 
-    urls = {k: v for k, v in (settings.endpoints.model_dump() if settings else {}).items() if v}
+    urls = settings.endpoints.urls() if settings else {}
     factory = DefaultClientFactory(ClientSettings(endpoints=Endpoints(urls)), machine_shape_lookup(bundled))
     stream = progress_stream if progress_stream is not None else sys.stderr
     progress = (lambda total: DelayedProgress(total, stream)) if _is_terminal(stream) else None

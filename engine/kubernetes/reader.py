@@ -64,7 +64,7 @@ from tollgate.engine.model import (
 )
 
 if TYPE_CHECKING:
-    from tollgate.engine.config import Cluster
+    from tollgate.engine.config_types import Cluster
 
 DEFAULT_BATCH_HOURS = 1.0  # a run's hours when neither the annotation nor the configuration says
 EXPECTED_HOURS = "tollgate.dev/expected-hours"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from tollgate.engine.config import ApprovalPolicy
+from tollgate.engine.config_types import ApprovalPolicy
 from tollgate.engine.money import Money
 from tollgate.engine.report import Finding
 from tollgate.engine.rules.registry import RuleContext, finding, is_live, monthly_at_most, register, usd

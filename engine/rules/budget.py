@@ -8,7 +8,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any, Iterable, Iterator, Mapping
 
-from tollgate.engine.config import BudgetPolicy
+from tollgate.engine.config_types import BudgetPolicy
 from tollgate.engine.money import Money
 from tollgate.engine.prices import PriceMiss, PriceSource, SpendQuote
 from tollgate.engine.pricing import PricedRequest

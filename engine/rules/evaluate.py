@@ -11,7 +11,7 @@ import datetime as dt
 import fnmatch
 from typing import Any, Iterable, Mapping
 
-from tollgate.engine.config import ExceptionEntry
+from tollgate.engine.config_types import ExceptionEntry
 from tollgate.engine.config_loader import ActiveConfig
 from tollgate.engine.model import Waiver
 from tollgate.engine.prices import PriceMiss, PriceSource, SpendQuote

@@ -5,7 +5,7 @@ from __future__ import annotations
 import fnmatch
 from typing import Iterator
 
-from tollgate.engine.config import RegionPolicy
+from tollgate.engine.config_types import RegionPolicy
 from tollgate.engine.report import Finding
 from tollgate.engine.rules.registry import RuleContext, describe, finding, is_live, register
 

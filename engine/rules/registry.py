@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping
 
-from tollgate.engine.config import PolicyBase, Scope
+from tollgate.engine.config_types import PolicyBase, Scope
 from tollgate.engine.model import Action
 from tollgate.engine.money import Money
 from tollgate.engine.prices import PriceMiss, PriceSource, SpendQuote

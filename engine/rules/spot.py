@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from tollgate.engine.config import SpotPolicy
+from tollgate.engine.config_types import SpotPolicy
 from tollgate.engine.model import PurchaseOption
 from tollgate.engine.money import Money
 from tollgate.engine.prices import PriceQuote

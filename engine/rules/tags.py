@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Iterator
 
-from tollgate.engine.config import TagsPolicy
+from tollgate.engine.config_types import TagsPolicy
 from tollgate.engine.report import Finding
 from tollgate.engine.rules.registry import RuleContext, describe, finding, is_live, register
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from tollgate.engine.config import Cluster
+from tollgate.engine.config_loader import validate_cluster
 from tollgate.engine.kubernetes.reader import read_manifest_requests
 from tollgate.engine.model import ComputeRequest
 from tollgate.engine.pricing import PricedRequest, price_requests
@@ -22,7 +22,7 @@ def write(tmp_path: Path, text: str, name: str = "manifest.yaml") -> Path:
 
 
 def read(tmp_path: Path, text: str, cluster: dict[str, Any] | None = None, **options: Any) -> list[ComputeRequest]:
-    profile = Cluster.model_validate(cluster) if cluster is not None else None
+    profile = validate_cluster(cluster) if cluster is not None else None
     return read_manifest_requests(str(write(tmp_path, text)), profile, **options)
 
 

@@ -9,6 +9,7 @@ and what the policy must report about them.
 
 from __future__ import annotations
 
+import dataclasses
 import typing
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,9 @@ import pytest
 import yaml
 from pydantic import BaseModel
 
-from tollgate.engine.config import Policy, PolicyFile
+from tollgate.engine import config, config_types
+from tollgate.engine.config import Policy
+from tollgate.engine.config_loader import validate_policy_file
 from tollgate.engine.model import (
     Accelerator,
     Action,
@@ -125,7 +128,7 @@ def build_request(raw: dict[str, Any], source_name: str) -> ComputeRequest:
 
 def parse_policy(raw: dict[str, Any]) -> Any:
     """The one policy, validated exactly as tollgate.yaml validates it."""
-    return PolicyFile.model_validate({"version": 1, "policies": [raw]}).policies[0]
+    return validate_policy_file({"version": 1, "policies": [raw]}).policies[0]
 
 
 # --- discovering fixtures --------------------------------------------------------------------------
@@ -232,10 +235,14 @@ def registry_problems() -> list[str]:
             problems.append(f"{rule_id}: registered under a different id ({rule.id!r})")
         if not rule.doc:
             problems.append(f"{rule_id}: the evaluator has no docstring (the rule's documentation)")
-        if not (isinstance(rule.schema, type) and issubclass(rule.schema, BaseModel)):
-            problems.append(f"{rule_id}: schema {rule.schema!r} is not a pydantic model")
-        elif _type_literal(rule.schema) != (rule_id,):
-            problems.append(f"{rule_id}: schema {rule.schema.__name__}.type is not Literal[{rule_id!r}] (got {_type_literal(rule.schema)!r})")
+        # The engine's class is registered; its pydantic twin in engine.config is the schema.
+        model = getattr(config, getattr(rule.schema, "__name__", ""), None)
+        if not (dataclasses.is_dataclass(rule.schema) and isinstance(rule.schema, type) and issubclass(rule.schema, config_types.PolicyBase)):
+            problems.append(f"{rule_id}: {rule.schema!r} is not a policy class of engine.config_types")
+        elif not (isinstance(model, type) and issubclass(model, BaseModel)):
+            problems.append(f"{rule_id}: engine.config has no pydantic model named {rule.schema.__name__}")
+        elif _type_literal(model) != (rule_id,):
+            problems.append(f"{rule_id}: schema {model.__name__}.type is not Literal[{rule_id!r}] (got {_type_literal(model)!r})")
         folder = FIXTURES / rule_id
         for cloud in CLOUDS:
             for outcome in OUTCOMES:
@@ -258,7 +265,7 @@ def test_meta_fixture_folders_belong_to_registered_rules():
 
 def test_meta_detects_missing_pieces(monkeypatch):
     """The meta-test itself fails, naming what is missing, when a rule lacks a doc or fixtures."""
-    from tollgate.engine.config import PolicyBase
+    from tollgate.engine.config_types import PolicyBase
     from tollgate.engine.rules.registry import Rule
 
     def undocumented(policy, ctx):
@@ -284,7 +291,8 @@ def test_policy_union_and_registry_agree():
         f"registered but not in the Policy union: {sorted(set(RULES) - set(union_types))}"
     )
     for rule_id, member in union_types.items():
-        assert RULES[rule_id].schema is member, f"{rule_id}: RULES schema {RULES[rule_id].schema.__name__} is not the union's {member.__name__}"
+        assert RULES[rule_id].schema.__name__ == member.__name__, f"{rule_id}: RULES schema {RULES[rule_id].schema.__name__} is not the union's {member.__name__}"
+        assert config_types.POLICY_CLASSES[rule_id] is RULES[rule_id].schema
 
 
 def test_the_six_policy_types_are_registered():

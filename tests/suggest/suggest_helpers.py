@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tollgate.engine.config import PolicyFile
+from tollgate.engine.config_loader import validate_policy_file
 from tollgate.engine.config_loader import ActiveConfig
 from tollgate.engine.model import (
     Accelerator,
@@ -56,7 +56,7 @@ def request(
 
 
 def config(policies: list[dict[str, Any]]) -> ActiveConfig:
-    parsed = PolicyFile.model_validate({"version": 1, "policies": policies})
+    parsed = validate_policy_file({"version": 1, "policies": policies})
     return ActiveConfig(path="test.yaml", settings=parsed.settings, policies=list(parsed.policies), exceptions=[])
 
 

@@ -30,7 +30,7 @@ from suggest_helpers import CATALOG, HOURS
 
 from tollgate.engine.hcl.reader import read_hcl_requests
 from tollgate.engine.kubernetes.reader import read_manifest_requests
-from tollgate.engine.config import Cluster
+from tollgate.engine.config_loader import validate_cluster
 from tollgate.engine.model import NodeGroupNodes
 from tollgate.engine.pricing import price_requests
 from tollgate.engine.report import Report
@@ -351,7 +351,7 @@ def test_a_denied_smaller_type_falls_back_to_fewer_nodes_and_a_tie_keeps_the_typ
 def _priced(tmp_path: Path, terraform: str, manifest: str, cluster: dict[str, Any] | None = None) -> list[Any]:
     directory = change(tmp_path, terraform, manifest)
     requests = read_hcl_requests(str(directory))
-    requests += read_manifest_requests(str(directory / "k8s" / "train.yaml"), Cluster.model_validate(cluster) if cluster else None)
+    requests += read_manifest_requests(str(directory / "k8s" / "train.yaml"), validate_cluster(cluster) if cluster else None)
     return price_requests(requests, CATALOG, {}, HOURS)
 
 
@@ -438,7 +438,7 @@ def test_linked_pods_get_no_pod_level_packing_so_savings_are_not_counted_twice(t
     manifest = deployment(3, {"cloud.google.com/gke-nodepool": "a100", "node.kubernetes.io/instance-type": "a2-highgpu-8g"}, gpus=1)
     cluster = {"provider": "gcp", "region": "us-central1"}
     alone = price_requests(
-        read_manifest_requests(str(change(tmp_path, "", manifest) / "k8s" / "train.yaml"), Cluster.model_validate(cluster)), CATALOG, {}, HOURS
+        read_manifest_requests(str(change(tmp_path, "", manifest) / "k8s" / "train.yaml"), validate_cluster(cluster)), CATALOG, {}, HOURS
     )
     (pod_level,) = [s for s in suggest(alone, CATALOG, None, HOURS) if s.kind == "packing"]
     assert pod_level.address == "Deployment/ml/trainer" and pod_level.monthly_savings.rounded(2) == 13407.86

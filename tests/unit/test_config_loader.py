@@ -5,6 +5,7 @@ discovery; the committed JSON Schema; the built-in packs; and the CLI doors (`ch
 from __future__ import annotations
 
 import json
+import dataclasses
 import re
 import textwrap
 from pathlib import Path
@@ -12,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from plan_builder import aws_plan, change, write
-from tollgate.engine.config import BudgetPolicy, InstanceTypePolicy, PolicyFile, SpotPolicy, json_schema
+from tollgate.engine.config import PolicyFile, SpotPolicy, json_schema
+from tollgate.engine.config_types import BudgetPolicy, InstanceTypePolicy
 from tollgate.engine.config_loader import (
     builtin_packs,
     compose,
@@ -551,6 +553,13 @@ def test_policy_file_model_is_strict_and_frozen():
     assert isinstance(parsed.policies[0], SpotPolicy)
     with pytest.raises(Exception):
         parsed.policies[0].id = "other"  # type: ignore[misc]
+
+
+def test_the_engine_gets_frozen_policies_too():
+    active = compose(parse_policy_file("t.yaml", "version: 1\npolicies: [{id: s, type: spot, require_for: [batch]}]\n"), "t.yaml")
+    assert type(active.policies[0]).__module__ == "tollgate.engine.config_types"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        active.policies[0].id = "other"  # type: ignore[misc]
 
 
 # --- the CLI doors --------------------------------------------------------------------------------
