@@ -13,9 +13,10 @@ which is information only.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable
+import dataclasses
+from typing import TYPE_CHECKING, Any, Callable
 
-from tollgate.engine.model import Action
+from tollgate.engine.model import Action, ComputeRequest
 from tollgate.engine.money import Money
 from tollgate.engine.node_group_links import Links, link_pods
 from tollgate.engine.prices import PriceSource
@@ -23,7 +24,7 @@ from tollgate.engine.pricing import DEFAULT_HOURS_PER_MONTH, PricedRequest
 from tollgate.engine.report import INFORMATION_ONLY_KINDS, Finding, Report, Suggestion
 from tollgate.engine.suggest.cloud import suggest_cloud
 from tollgate.engine.suggest.commitment import suggest_commitment
-from tollgate.engine.suggest.common import Context, Current, current_of, on_demand_part_of
+from tollgate.engine.suggest.common import Context, Current, current_of, declared, on_demand_part_of
 from tollgate.engine.suggest.generation import suggest_generation
 from tollgate.engine.suggest.node_groups import NodeGroupContext
 from tollgate.engine.suggest.packing import suggest_packing
@@ -82,6 +83,7 @@ def suggest(
         links = link_pods(resources, prices) if "packing" in kinds else Links()
     ctx = NodeGroupContext(prices, PolicyGuard(config.policies if config else None), hours_per_month, usage or {}, links=links)
     found: list[Suggestion] = []
+    made_for: dict[Any, list[Suggestion]] = {}  # by `_same_answer_key`
     for item in resources:
         cur = current_of(item)
         asked = kinds
@@ -92,8 +94,48 @@ def suggest(
             asked = tuple(kind for kind in kinds if kind in PART_KINDS)
         if cur is None:
             continue
-        found.extend(_distinct_targets([s for kind in asked if (s := KINDS[kind](ctx, cur)) is not None]))
+        key = _same_answer_key(ctx, cur, asked) if REUSE_ANSWERS else None
+        earlier = made_for.get(key) if key is not None else None
+        if earlier is not None:
+            address = cur.request.address
+            found.extend(dataclasses.replace(s, address=address, from_=dict(s.from_), to=dict(s.to)) for s in earlier)
+            continue
+        made = _distinct_targets([s for kind in asked if (s := KINDS[kind](ctx, cur)) is not None])
+        if key is not None:
+            made_for[key] = made
+        found.extend(made)
     return _order(_one_per_kind(found))
+
+
+# Requests that differ only in who they are get the same suggestions, but for the address: a file
+# of 1,000 Jobs from one template is answered once per distinct shape. What is left out of the key
+# is what no kind reads except through the scope and the declared needs, which are in it.
+REUSE_ANSWERS = True
+_IDENTITY = frozenset({"address", "source", "tags"})
+_SHAPE_FIELDS = tuple(f.name for f in dataclasses.fields(ComputeRequest) if f.name not in _IDENTITY)
+
+
+def _same_answer_key(ctx: NodeGroupContext, cur: Current, asked: tuple[str, ...]) -> Any:
+    """Everything the suggestions for `cur` are computed from, except its identity; None where
+    they depend on other requests of the run (node groups and the pods linked to them), on
+    measured usage (by address), or on a before-state."""
+    request = cur.request
+    if (
+        request.before is not None or request.node_group is not None or request.address in ctx.usage
+        or ctx.links.is_linked(request) or ctx.links.pods_on(request)
+    ):
+        return None
+    shape = tuple(tuple(v) if isinstance(v, list) else v for v in (getattr(request, name) for name in _SHAPE_FIELDS))
+    key = (
+        asked, shape, tuple(id(p) for p in ctx.guard.in_scope(cur.item)), tuple(sorted(declared(request).items())),
+        cur.region, cur.instance_type, cur.option, cur.quantity, cur.unit, cur.hourly, cur.spec, cur.part_of,
+        cur.item.after.instances,
+    )
+    try:
+        hash(key)
+    except TypeError:  # a field that cannot be a key (a mapping): no reuse, nothing wrong
+        return None
+    return key
 
 
 def _rank(suggestion: Suggestion) -> tuple[int, str, int]:

@@ -15,7 +15,6 @@ from tollgate.engine.money import Money
 from tollgate.engine.prices import InstanceSpec, PriceQuote, PriceSource
 from tollgate.engine.pricing import PricedPart, PricedRequest, machine_price, running_fraction, unit_price
 from tollgate.engine.report import Suggestion
-from tollgate.engine.rules.registry import matches_scope
 from tollgate.engine.suggest.policy_guard import PolicyGuard
 from tollgate.engine.suggest.usage import Usage
 
@@ -460,7 +459,7 @@ def shape_key(ctx: Context, cur: Current) -> tuple[Any, ...]:
     request = cur.request
     instances = cur.item.after.instances
     most = max(cur.quantity, instances.max if instances and instances.max else 0)
-    policies = tuple(id(p) for p in ctx.guard.policies if matches_scope(p.scope, cur.item))
+    policies = tuple(id(p) for p in ctx.guard.in_scope(cur.item))
     return (
         request.provider, cur.region, cur.option, cur.instance_type, cur.quantity, most, request.accelerators,
         request.operating_system, request.pod, request.hours_per_month_override, policies,

@@ -19,9 +19,18 @@ def _matches(value: str, globs: list[str]) -> bool:
 class PolicyGuard:
     def __init__(self, policies: list[Any] | None = None) -> None:
         self.policies = list(policies or [])
+        # The policies whose scope holds a request, by request: every kind asks, for every type
+        # it weighs. (Keyed by id: the requests of a run outlive the guard.)
+        self._in_scope: dict[int, tuple[PricedRequest, list[Any]]] = {}
+
+    def in_scope(self, item: PricedRequest) -> list[Any]:
+        found = self._in_scope.get(id(item))
+        if found is None or found[0] is not item:
+            found = self._in_scope[id(item)] = (item, [p for p in self.policies if matches_scope(p.scope, item)])
+        return found[1]
 
     def _scoped(self, item: PricedRequest, policy_type: str) -> list[Any]:
-        return [p for p in self.policies if p.type == policy_type and matches_scope(p.scope, item)]
+        return [p for p in self.in_scope(item) if p.type == policy_type]
 
     def type_allowed(
         self, item: PricedRequest, instance_type: str, gpu_model: str | None, gpus_per_instance: float,
