@@ -95,7 +95,10 @@ def suggest(
         if cur is None:
             continue
         key = _same_answer_key(ctx, cur, asked) if REUSE_ANSWERS else None
-        earlier = made_for.get(key) if key is not None else None
+        try:
+            earlier = made_for.get(key) if key is not None else None
+        except TypeError:  # a field that cannot be a key (a mapping): no reuse, nothing wrong
+            key = earlier = None
         if earlier is not None:
             address = cur.request.address
             found.extend(dataclasses.replace(s, address=address, from_=dict(s.from_), to=dict(s.to)) for s in earlier)
@@ -126,16 +129,12 @@ def _same_answer_key(ctx: NodeGroupContext, cur: Current, asked: tuple[str, ...]
     ):
         return None
     shape = tuple(tuple(v) if isinstance(v, list) else v for v in (getattr(request, name) for name in _SHAPE_FIELDS))
-    key = (
+    # The prices, spec and instance counts of `cur` follow from these within one run (one catalog,
+    # one hours-per-month, one set of default regions), so they need not be hashed again.
+    return (
         asked, shape, tuple(id(p) for p in ctx.guard.in_scope(cur.item)), tuple(sorted(declared(request).items())),
-        cur.region, cur.instance_type, cur.option, cur.quantity, cur.unit, cur.hourly, cur.spec, cur.part_of,
-        cur.item.after.instances,
+        cur.region, cur.instance_type, cur.option, cur.quantity, cur.part_of,
     )
-    try:
-        hash(key)
-    except TypeError:  # a field that cannot be a key (a mapping): no reuse, nothing wrong
-        return None
-    return key
 
 
 def _rank(suggestion: Suggestion) -> tuple[int, str, int]:
