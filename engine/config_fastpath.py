@@ -138,8 +138,10 @@ class _Walker:
                 raise _Refused("object")
             keys = node.get("propertyNames", {"type": "string"})
             values = node.get("additionalProperties", {})
-            if values is False or values is True:
-                values = {}
+            if values is False:
+                raise _Refused("a mapping that allows no keys")  # not in the schema today; never guess
+            if values is True:
+                values = {}  # any value
             return {self.value(key, keys, None): self.value(item, values, None) for key, item in data.items()}
         if kind is None and node.keys() <= _ANNOTATIONS | {"enum"}:
             return data  # Any, or an enum already checked (dict keys of a Literal)
