@@ -9,13 +9,15 @@ read; stale rows stay as a fallback when the live API fails, and `tollgate price
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import sqlite3
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Mapping
+from typing import Iterable, Iterator, Mapping
 
+from tollgate.engine.errors import ProviderError
 from tollgate.providers.live.base import ON_DEMAND, RESERVED_1Y, RESERVED_3Y, SPOT, LiveQuote
 
 SCHEMA_VERSION = "1"
@@ -43,6 +45,16 @@ CREATE TABLE IF NOT EXISTS misses (
     PRIMARY KEY (provider, region, type_key, option)
 );
 """
+
+
+class PriceCacheError(ProviderError):
+    """The cache file cannot be used: not a SQLite file, locked past the busy timeout, not writable.
+
+    A check run carries on without the cache and says so; `tollgate prices` commands stop with it.
+    """
+
+    def __init__(self, path: Path, problem: str) -> None:
+        super().__init__(f"price cache {path}", problem)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,8 +94,7 @@ class PriceCache:
 
     # --- reading ------------------------------------------------------------------------------
 
-    def get(self, key: CacheKey) -> CachedPrice | None:
-        """The cached price, fresh or not (callers decide with `is_fresh`)."""
+    def _get(self, key: CacheKey) -> CachedPrice | None:
         if not self.path.exists():
             return None
         row = self._db().execute(
@@ -100,8 +111,7 @@ class PriceCache:
         ttl = self.ttls.get(cached.quote.option, DEFAULT_TTLS[ON_DEMAND])
         return cached.age(now if now is not None else time.time()) < ttl
 
-    def known_miss(self, key: CacheKey, now: float | None = None) -> bool:
-        """The live API said recently that it has no such offer."""
+    def _known_miss(self, key: CacheKey, now: float | None = None) -> bool:
         if not self.path.exists():
             return False
         row = self._db().execute(
@@ -110,7 +120,7 @@ class PriceCache:
         ).fetchone()
         return row is not None and (now if now is not None else time.time()) - row[0] < MISS_TTL
 
-    def rows(self, provider: str | None = None) -> list[CachedPrice]:
+    def _rows(self, provider: str | None = None) -> list[CachedPrice]:
         if not self.path.exists():
             return []
         sql = "SELECT provider, region, instance_type, option, hourly_usd, api, effective, detail, fetched_at FROM prices"
@@ -121,7 +131,7 @@ class PriceCache:
         sql += " ORDER BY provider, region, type_key, option"
         return [CachedPrice(LiveQuote(*row[:8]), row[8]) for row in self._db().execute(sql, arguments)]
 
-    def counts(self) -> dict[str, int]:
+    def _counts(self) -> dict[str, int]:
         if not self.path.exists():
             return {"prices": 0, "misses": 0}
         db = self._db()
@@ -132,7 +142,7 @@ class PriceCache:
 
     # --- writing ------------------------------------------------------------------------------
 
-    def put(self, quotes: Iterable[LiveQuote], misses: Iterable[tuple[CacheKey, str]] = (), now: float | None = None) -> None:
+    def _put(self, quotes: Iterable[LiveQuote], misses: Iterable[tuple[CacheKey, str]] = (), now: float | None = None) -> None:
         stamp = now if now is not None else time.time()
         price_rows = [
             (q.provider, q.region, q.instance_type.strip().lower(), q.option, q.instance_type, q.hourly_usd, q.api, q.effective, q.detail, stamp)
@@ -150,8 +160,7 @@ class PriceCache:
                 "DELETE FROM misses WHERE provider=? AND region=? AND type_key=? AND option=?", [row[:4] for row in price_rows]
             )
 
-    def clear(self, provider: str | None = None) -> int:
-        """Delete cached prices (of one provider); returns how many price rows went."""
+    def _clear(self, provider: str | None = None) -> int:
         if not self.path.exists():
             return 0
         db = self._db()
@@ -163,6 +172,45 @@ class PriceCache:
                 count = db.execute("DELETE FROM prices").rowcount
                 db.execute("DELETE FROM misses")
         return int(count)
+
+    # --- public API: every SQLite failure becomes a PriceCacheError naming the file ---------------
+
+    def get(self, key: CacheKey) -> CachedPrice | None:
+        """The cached price, fresh or not (callers decide with `is_fresh`)."""
+        with self._guard():
+            return self._get(key)
+
+    def known_miss(self, key: CacheKey, now: float | None = None) -> bool:
+        """The live API said recently that it has no such offer."""
+        with self._guard():
+            return self._known_miss(key, now)
+
+    def rows(self, provider: str | None = None) -> list[CachedPrice]:
+        with self._guard():
+            return self._rows(provider)
+
+    def counts(self) -> dict[str, int]:
+        with self._guard():
+            return self._counts()
+
+    def put(self, quotes: Iterable[LiveQuote], misses: Iterable[tuple[CacheKey, str]] = (), now: float | None = None) -> None:
+        with self._guard():
+            self._put(quotes, misses, now)
+
+    def clear(self, provider: str | None = None) -> int:
+        """Delete cached prices (of one provider); returns how many price rows went."""
+        with self._guard():
+            return self._clear(provider)
+
+    @contextlib.contextmanager
+    def _guard(self) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.Error as error:
+            self.close()
+            raise PriceCacheError(self.path, str(error)) from error
+        except OSError as error:  # the cache directory cannot be created
+            raise PriceCacheError(self.path, error.strerror or str(error)) from error
 
     def close(self) -> None:
         if self._connection is not None:
@@ -179,7 +227,7 @@ class PriceCache:
             # writers queue on the busy timeout instead of failing on a lock upgrade.
             connection = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
             connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-            connection.execute("PRAGMA journal_mode=WAL")
+            _use_wal(connection)
             with _immediate(connection):
                 for statement in _SCHEMA.strip().split(";"):
                     if statement.strip():
@@ -194,6 +242,27 @@ class PriceCache:
                     connection.execute("UPDATE meta SET value=? WHERE key='schema'", (SCHEMA_VERSION,))
             self._connection = connection
         return self._connection
+
+
+def _use_wal(connection: sqlite3.Connection) -> None:
+    """Switch the file to write-ahead logging, waiting out other processes doing the same.
+
+    Changing the journal mode needs an exclusive lock, and SQLite answers "database is locked"
+    at once, without the busy handler, when another process is opening or switching the same
+    new file (seen in CI with four writers starting together). The mode is stored in the file,
+    so only the first opener really switches; the others find "wal" already set.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    pause = 0.005
+    while True:
+        try:
+            connection.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) and "busy" not in str(error) or time.monotonic() > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.2)
 
 
 class _immediate:

@@ -30,7 +30,7 @@ from tollgate.providers.live.base import (
     ProviderUnavailable,
     SpendClient,
 )
-from tollgate.providers.live.cache import CachedPrice, CacheKey, PriceCache, iso_minutes
+from tollgate.providers.live.cache import CachedPrice, CacheKey, PriceCache, PriceCacheError, iso_minutes
 
 # Each (region, type) lookup is I/O-bound; a bounded pool keeps well under the APIs' rate limits.
 MAX_CONCURRENT_LOOKUPS = 16
@@ -155,6 +155,9 @@ class LayeredPriceSource:
     def problems(self) -> list[str]:
         lines = []
         for api, problem in sorted(self._problems.items()):
+            if api.startswith("price cache "):
+                lines.append(f"{api}: {problem.message}")
+                continue
             what = f"{problem.lookups} lookup{'s' if problem.lookups != 1 else ''}"
             lines.append(f"{api}: {problem.message}; {what} fell back to the cache or the bundled catalog")
         return lines
@@ -218,10 +221,30 @@ class LayeredPriceSource:
         return spec.instance_type if spec is not None else name.strip()
 
     def _cache_answers(self, key: CacheKey, now: float) -> bool:
-        if self.cache is None:
+        cached = self._cached(key)
+        if cached is not None and self.cache is not None and self.cache.is_fresh(cached, now):
+            return True
+        try:
+            return self.cache is not None and self.cache.known_miss(key, now)
+        except PriceCacheError as error:
+            self._drop_cache(error)
             return False
-        cached = self.cache.get(key)
-        return (cached is not None and self.cache.is_fresh(cached, now)) or self.cache.known_miss(key, now)
+
+    def _cached(self, key: CacheKey) -> CachedPrice | None:
+        if self.cache is None:
+            return None
+        try:
+            return self.cache.get(key)
+        except PriceCacheError as error:
+            self._drop_cache(error)
+            return None
+
+    def _drop_cache(self, error: PriceCacheError) -> None:
+        """A cache that cannot be read or written is left alone for the rest of the run: prices
+        come from the live API or the bundled catalog, and the report says why."""
+        with self._lock:
+            self._problems.setdefault(error.source, _Problem(f"{error.problem}; not used in this run (delete the file to start a new cache)"))
+            self.cache = None
 
     def _fetch_one(self, provider: str, region: str, name: str, accelerator: bool, options: set[str]) -> list[LiveQuote] | ProviderError:
         api = PRICE_API_OF.get(provider, provider)
@@ -280,13 +303,16 @@ class LayeredPriceSource:
             for option, quote in by_option.items():  # extra options the same call returned
                 self._outcomes.setdefault(CacheKey(provider, region, stored_name.lower(), option), quote)
         if self.cache is not None:
-            self.cache.put(quotes_to_cache, misses, now)
+            try:
+                self.cache.put(quotes_to_cache, misses, now)
+            except PriceCacheError as error:
+                self._drop_cache(error)
 
     def _resolve(self, key: CacheKey, bundled: Callable[[], PriceResult]) -> PriceResult:
         outcome = self._outcomes.get(key)
         if isinstance(outcome, LiveQuote):
             return self._quote(outcome, "live", self._fetched_at)
-        cached = self.cache.get(key) if self.cache is not None else None
+        cached = self._cached(key)
         now = self.clock()
         if self.mode == "cached":
             if cached is not None:

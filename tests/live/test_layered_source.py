@@ -164,6 +164,20 @@ def test_a_failed_live_call_falls_back_to_the_stale_cache_and_says_why(tmp_path:
     assert layered.problems() == ["aws-pricing: read timeout 10.0s; 1 lookup fell back to the cache or the bundled catalog"]
 
 
+def test_a_cache_file_that_is_not_a_database_is_set_aside_and_the_price_still_fetched(tmp_path: Path, bundled: BundledCatalog) -> None:
+    (tmp_path / "prices.sqlite").write_text("not sqlite\n")
+    client = FakeAws(prices={"g5.xlarge": "0.999"})
+    layered = source(tmp_path, bundled, client)
+    layered.prefetch(lookups("g5.xlarge"))
+    quote = layered.price("aws", "us-east-1", "g5.xlarge", "on_demand")
+    assert isinstance(quote, PriceQuote) and (quote.source, quote.unit_hourly) == ("live", Money.from_str("0.999"))
+    assert len(client.calls) == 1
+    assert layered.problems() == [
+        f"price cache {tmp_path / 'prices.sqlite'}: file is not a database; not used in this run (delete the file to start a new cache)"
+    ]
+    assert (tmp_path / "prices.sqlite").read_text() == "not sqlite\n"  # a user's file is never overwritten
+
+
 def test_without_a_cache_a_failure_falls_back_to_the_bundled_catalog(tmp_path: Path, bundled: BundledCatalog) -> None:
     layered = source(tmp_path, bundled, FakeAws(fail=ProviderTimeout("aws-pricing", "read timeout 10.0s")))
     layered.prefetch(lookups("g5.xlarge"))

@@ -5,9 +5,12 @@ from __future__ import annotations
 import multiprocessing
 import sqlite3
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from tollgate.providers.live.base import LiveQuote
-from tollgate.providers.live.cache import DAY, HOUR, MISS_TTL, CacheKey, PriceCache
+from tollgate.providers.live.cache import DAY, HOUR, MISS_TTL, CacheKey, PriceCache, PriceCacheError
 
 NOW = 1_800_000_000.0
 
@@ -93,3 +96,38 @@ def test_several_processes_write_at_once_without_losing_rows(tmp_path: Path) -> 
         process.join(timeout=120)
         assert process.exitcode == 0
     assert PriceCache(Path(path)).counts()["prices"] == 400
+
+
+def _opener(directory: str, worker: int, rounds: int, barrier: Any) -> None:
+    for round_ in range(rounds):
+        barrier.wait(timeout=60)  # every process opens the same new file at the same instant
+        cache = PriceCache(Path(directory) / f"round{round_}.sqlite")
+        cache.put([quote(instance_type=f"type{worker}.x1")], now=NOW)
+        cache.close()
+
+
+def test_processes_creating_the_same_new_cache_at_the_same_instant_all_succeed(tmp_path: Path) -> None:
+    # Switching a new file to WAL is refused at once ("database is locked", no busy wait) while
+    # another process does the same; before the retry this failed in about one round in seven.
+    context = multiprocessing.get_context("spawn")
+    workers, rounds = 6, 20
+    barrier = context.Barrier(workers)
+    processes = [context.Process(target=_opener, args=(str(tmp_path), n, rounds, barrier)) for n in range(workers)]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(timeout=120)
+    assert [process.exitcode for process in processes] == [0] * workers
+    for round_ in range(rounds):
+        assert PriceCache(tmp_path / f"round{round_}.sqlite").counts()["prices"] == workers
+
+
+def test_a_file_that_is_not_a_cache_raises_one_error_naming_it(tmp_path: Path) -> None:
+    path = tmp_path / "prices.sqlite"
+    path.write_text("hello\n")
+    with pytest.raises(PriceCacheError) as raised:
+        PriceCache(path).get(CacheKey("aws", "us-east-1", "g5.xlarge", "on_demand"))
+    assert str(raised.value) == f"price cache {path}: file is not a database"
+    with pytest.raises(PriceCacheError):
+        PriceCache(path).put([quote()], now=NOW)
+    assert path.read_text() == "hello\n"

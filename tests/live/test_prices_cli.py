@@ -63,6 +63,28 @@ def test_prices_clear_empties_the_cache(cache_dir: Path, capsys: pytest.CaptureF
     assert PriceCache(cache_dir / "prices.sqlite").rows() == []
 
 
+def test_a_corrupt_cache_is_reported_and_the_check_priced_from_the_bundled_catalog(cache_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (cache_dir / "prices.sqlite").write_bytes(b"\x00garbage")
+    code = main(["check", str(EXAMPLE), "--pricing", "cached", "--format", "json", "--suggest", "none"])
+    captured = capsys.readouterr()
+    report = json.loads(captured.out)
+    assert code == 0 and "Traceback" not in captured.err
+    node_group = next(r for r in report["resources"] if r["address"] == "aws_eks_node_group.a100_training")
+    assert node_group["price"]["source"] == "bundled"
+    [problem] = report["pricing"]["problems"]
+    assert problem.startswith(f"price cache {cache_dir / 'prices.sqlite'}: file is not a database")
+
+
+@pytest.mark.parametrize("command", [["prices", "show"], ["prices", "clear"]])
+def test_prices_commands_on_a_corrupt_cache_fail_with_one_line_naming_the_file(
+    command: list[str], cache_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (cache_dir / "prices.sqlite").write_bytes(b"\x00garbage")
+    assert main(command) == 2
+    err = capsys.readouterr().err
+    assert err == f"tollgate: error: price cache {cache_dir / 'prices.sqlite'}: file is not a database\n"
+
+
 def test_settings_pricing_live_is_accepted(cache_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     config = tmp_path / "tollgate.yaml"
     config.write_text("version: 1\nsettings:\n  pricing: cached\n")
