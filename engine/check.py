@@ -6,9 +6,10 @@ import datetime as dt
 import hashlib
 import os
 import re
-from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any, Callable, Protocol
+
+import msgspec
 
 from tollgate.engine.inputs import InputKind, collect_inputs
 from tollgate.engine.model import ComputeRequest
@@ -23,17 +24,16 @@ if TYPE_CHECKING:  # pydantic and YAML load only when a policy file is in play
     from tollgate.engine.suggest.usage import Usage
 
 
-@dataclass(slots=True)
-class CheckOptions:
+class CheckOptions(msgspec.Struct):
     """What a door passes in. `config` None means "no policies" (pricing only); doors load the
     active tollgate.yaml with `config_loader.load_active_config`. Explicit hours/regions override
     the config's settings."""
 
     hours_per_month: int | None = None
-    default_regions: dict[str, str] = field(default_factory=dict)
+    default_regions: dict[str, str] = msgspec.field(default_factory=dict)
     config: ActiveConfig | None = None
     today: dt.date | None = None  # for waiver expiry; injectable so tests and goldens are stable
-    var_files: list[str] = field(default_factory=list)  # extra *.tfvars for HCL, after the auto-loaded ones
+    var_files: list[str] = msgspec.field(default_factory=list)  # extra *.tfvars for HCL, after the auto-loaded ones
     changed_files: bool = False  # paths are a hook's changed-file list: skip what is not an input
     cache: RequestCache | None = None  # parsed-input cache for repeated runs (pre-commit)
     suggest_level: str = "default"  # none | safe | default | all (engine.suggest.LEVELS)
@@ -50,13 +50,12 @@ class RequestCache(Protocol):
     def put(self, key: str, value: Any) -> None: ...
 
 
-@dataclass(slots=True)
-class ReadInputs:
+class ReadInputs(msgspec.Struct):
     requests: list[ComputeRequest]
     inputs: list[str]
     skipped: list[tuple[str, str]]  # (path, why) for files found in a directory but not read
     # The same requests per input, with the cache key of that input's content (None: not cached).
-    groups: list[tuple[str | None, list[ComputeRequest]]] = field(default_factory=list)
+    groups: list[tuple[str | None, list[ComputeRequest]]] = msgspec.field(default_factory=list)
 
     def add(self, key: str | None, requests: list[ComputeRequest]) -> None:
         self.requests.extend(requests)

@@ -20,10 +20,11 @@ import json
 import math
 import os
 import re
-from dataclasses import MISSING, fields
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any, Callable
+
+import msgspec
 
 from tollgate.engine import config_types
 from tollgate.engine.config_types import CLASSES, PolicyFile
@@ -166,16 +167,27 @@ class _Walker:
             raise _Refused("unknown key")
         if any(name not in data for name in node.get("required", ())):
             raise _Refused("required")
-        declared = {f.name: f for f in fields(cls)}
+        declared = _declared(cls)
         if declared.keys() != properties.keys():
             raise _Refused(f"{cls.__name__} and the schema disagree")  # a key added to one side only
-        kwargs = {name: self.value(item, properties[name], _CONVERSIONS.get(str(declared[name].type))) for name, item in data.items()}
+        kwargs = {name: self.value(item, properties[name], _CONVERSIONS.get(declared[name].type)) for name, item in data.items()}
         for name, spec in declared.items():
-            if name not in kwargs and spec.default is MISSING and spec.default_factory is MISSING:
+            if name not in kwargs and spec.required:
                 raise _Refused("required")
         built = cls(**kwargs)
         _CHECKS.get(cls, _no_check)(built)
         return built
+
+
+_DECLARED: dict[type[Any], dict[str, msgspec.structs.FieldInfo]] = {}
+
+
+def _declared(cls: type[Any]) -> dict[str, msgspec.structs.FieldInfo]:
+    """The fields of a config class with their evaluated types, looked up once per class."""
+    found = _DECLARED.get(cls)
+    if found is None:
+        found = _DECLARED[cls] = {spec.name: spec for spec in msgspec.structs.fields(cls)}
+    return found
 
 
 def _no_check(_: Any) -> None:
@@ -191,11 +203,11 @@ def _float(number: int | float) -> float:
 
 
 # A number becomes the field's declared type: pydantic gives a Decimal field a Decimal, a float field a float.
-_CONVERSIONS: dict[str, Callable[[Any], Any]] = {
-    "Decimal": _decimal,
-    "Decimal | None": _decimal,
-    "float": _float,
-    "float | None": _float,
+_CONVERSIONS: dict[Any, Callable[[Any], Any]] = {
+    Decimal: _decimal,
+    Decimal | None: _decimal,
+    float: _float,
+    float | None: _float,
 }
 
 def _check_tags(policy: config_types.TagsPolicy) -> None:
@@ -203,8 +215,8 @@ def _check_tags(policy: config_types.TagsPolicy) -> None:
 
 
 def _check_endpoints(endpoints: config_types.Endpoints) -> None:
-    for spec in fields(endpoints):
-        config_types.check_endpoint_url(getattr(endpoints, spec.name))
+    for name in endpoints.__struct_fields__:
+        config_types.check_endpoint_url(getattr(endpoints, name))
 
 
 def _check_file(policy_file: PolicyFile) -> None:

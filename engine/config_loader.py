@@ -7,10 +7,10 @@ A file is validated by `engine.config_fastpath` when it plainly can be, else by 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, fields
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
+import msgspec
 import yaml
 
 from tollgate.engine.config_fastpath import build_policy_file
@@ -25,8 +25,7 @@ DEFAULT_PACK = "default"
 _POLICY_TYPE_NAMES = {"budget", "instance_type", "region", "spot", "tags", "approval"}
 
 
-@dataclass(slots=True)
-class ActiveConfig:
+class ActiveConfig(msgspec.Struct):
     """The policies in force after `extends` is applied, and where they came from."""
 
     path: str  # the file, or "builtin:default"
@@ -34,7 +33,7 @@ class ActiveConfig:
     policies: list[Any]  # engine.config_types.Policy instances, in order
     exceptions: list[ExceptionEntry]
     cluster: Cluster | None = None
-    origins: dict[str, str] = field(default_factory=dict)  # policy id -> file or pack that defined it
+    origins: dict[str, str] = msgspec.field(default_factory=dict)  # policy id -> file or pack that defined it
 
 
 def find_config(start: str) -> str | None:
@@ -138,7 +137,7 @@ def runtime(model: BaseModel) -> Any:
     def convert(value: Any) -> Any:
         if isinstance(value, BaseModel):
             cls = CLASSES[type(value).__name__]
-            return cls(**{spec.name: convert(getattr(value, spec.name)) for spec in fields(cls)})
+            return cls(**{name: convert(getattr(value, name)) for name in cls.__struct_fields__})
         if isinstance(value, list):
             return [convert(item) for item in value]
         if isinstance(value, dict):

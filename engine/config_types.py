@@ -1,4 +1,4 @@
-"""The validated tollgate.yaml as the engine reads it: frozen dataclasses, without pydantic.
+"""The validated tollgate.yaml as the engine reads it: frozen msgspec Structs, without pydantic.
 
 `engine.config` (pydantic) is the schema: it words every error, and `tollgate schema` renders it.
 These classes are what a validated file becomes, so that checking a change does not import
@@ -10,10 +10,11 @@ together, and `engine.config_fastpath` builds them straight from a file that nee
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
 from decimal import Decimal
 import re
 from typing import Any, Literal, Union
+
+import msgspec
 
 ProviderName = Literal["aws", "gcp", "azure"]
 Severity = Literal["error", "warning", "info"]
@@ -21,81 +22,72 @@ WorkloadClassName = Literal["batch", "online", "unknown"]
 PricingMode = Literal["bundled", "live", "cached"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Scope:
-    tags: dict[str, str] = field(default_factory=dict)
-    providers: list[ProviderName] = field(default_factory=list)
-    regions: list[str] = field(default_factory=list)
-    kinds: list[str] = field(default_factory=list)
-    namespaces: list[str] = field(default_factory=list)
-    workload_class: list[WorkloadClassName] = field(default_factory=list)
-    addresses: list[str] = field(default_factory=list)
+class Scope(msgspec.Struct, frozen=True, kw_only=True):
+    tags: dict[str, str] = msgspec.field(default_factory=dict)
+    providers: list[ProviderName] = msgspec.field(default_factory=list)
+    regions: list[str] = msgspec.field(default_factory=list)
+    kinds: list[str] = msgspec.field(default_factory=list)
+    namespaces: list[str] = msgspec.field(default_factory=list)
+    workload_class: list[WorkloadClassName] = msgspec.field(default_factory=list)
+    addresses: list[str] = msgspec.field(default_factory=list)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PolicyBase:
+class PolicyBase(msgspec.Struct, frozen=True, kw_only=True):
     id: str
     type: str
     severity: Severity = "error"
-    scope: Scope = field(default_factory=Scope)
+    scope: Scope = msgspec.field(default_factory=Scope)
     message: str | None = None
     description: str | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ActualSpend:
+class ActualSpend(msgspec.Struct, frozen=True, kw_only=True):
     provider: Literal["aws", "azure"]
-    filter: dict[str, Any] = field(default_factory=dict)
+    filter: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class BudgetPolicy(PolicyBase):
+class BudgetPolicy(PolicyBase, frozen=True, kw_only=True):
     type: Literal["budget"] = "budget"
     monthly_limit_usd: Decimal | None = None
     monthly_increase_limit_usd: Decimal | None = None
     resource_monthly_limit_usd: Decimal | None = None
-    warn_at_percent: list[int] = field(default_factory=list)
+    warn_at_percent: list[int] = msgspec.field(default_factory=list)
     actual_spend: ActualSpend | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class InstanceTypePolicy(PolicyBase):
+class InstanceTypePolicy(PolicyBase, frozen=True, kw_only=True):
     type: Literal["instance_type"] = "instance_type"
-    allow: list[str] = field(default_factory=list)
-    deny: list[str] = field(default_factory=list)
-    gpu_models_allow: list[str] = field(default_factory=list)
-    gpu_models_deny: list[str] = field(default_factory=list)
+    allow: list[str] = msgspec.field(default_factory=list)
+    deny: list[str] = msgspec.field(default_factory=list)
+    gpu_models_allow: list[str] = msgspec.field(default_factory=list)
+    gpu_models_deny: list[str] = msgspec.field(default_factory=list)
     max_gpus_per_resource: int | None = None
     max_gpus_per_change: int | None = None
     deny_previous_generation: bool = False
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RegionPolicy(PolicyBase):
+class RegionPolicy(PolicyBase, frozen=True, kw_only=True):
     type: Literal["region"] = "region"
-    allow: dict[ProviderName, list[str]] = field(default_factory=dict)
-    deny: dict[ProviderName, list[str]] = field(default_factory=dict)
+    allow: dict[ProviderName, list[str]] = msgspec.field(default_factory=dict)
+    deny: dict[ProviderName, list[str]] = msgspec.field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SpotPolicy(PolicyBase):
+class SpotPolicy(PolicyBase, frozen=True, kw_only=True):
     type: Literal["spot"] = "spot"
-    require_for: list[WorkloadClassName] = field(default_factory=list)
-    forbid_for: list[WorkloadClassName] = field(default_factory=list)
-    warn_for: list[WorkloadClassName] = field(default_factory=list)
+    require_for: list[WorkloadClassName] = msgspec.field(default_factory=list)
+    forbid_for: list[WorkloadClassName] = msgspec.field(default_factory=list)
+    warn_for: list[WorkloadClassName] = msgspec.field(default_factory=list)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class TagsPolicy(PolicyBase):
+class TagsPolicy(PolicyBase, frozen=True, kw_only=True):
     type: Literal["tags"] = "tags"
-    required: list[str] = field(default_factory=list)
-    allowed_values: dict[str, list[str]] = field(default_factory=dict)
-    patterns: dict[str, str] = field(default_factory=dict)
+    required: list[str] = msgspec.field(default_factory=list)
+    allowed_values: dict[str, list[str]] = msgspec.field(default_factory=dict)
+    patterns: dict[str, str] = msgspec.field(default_factory=dict)
     case_insensitive_keys: bool = False
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ApprovalPolicy(PolicyBase):
+class ApprovalPolicy(PolicyBase, frozen=True, kw_only=True):
     type: Literal["approval"] = "approval"
     severity: Severity = "info"  # an approval request blocks only when configured to
     monthly_increase_over_usd: Decimal
@@ -113,8 +105,7 @@ POLICY_CLASSES: dict[str, type[PolicyBase]] = {
 }
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Endpoints:
+class Endpoints(msgspec.Struct, frozen=True, kw_only=True):
     aws_pricing: str | None = None
     aws_ec2: str | None = None
     aws_ce: str | None = None
@@ -124,45 +115,40 @@ class Endpoints:
 
     def urls(self) -> dict[str, str]:
         """The endpoints that are set, by key."""
-        return {name: value for name in self.__slots__ if (value := getattr(self, name))}
+        return {name: value for name in self.__struct_fields__ if (value := getattr(self, name))}
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PriceCacheTtl:
+class PriceCacheTtl(msgspec.Struct, frozen=True, kw_only=True):
     on_demand_hours: float = 168
     reserved_hours: float = 168
     spot_hours: float = 1
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Settings:
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
     hours_per_month: int = 730
     pricing: PricingMode = "bundled"
-    default_region: dict[ProviderName, str] = field(default_factory=dict)
+    default_region: dict[ProviderName, str] = msgspec.field(default_factory=dict)
     unpriced_severity: Severity = "warning"
-    endpoints: Endpoints = field(default_factory=Endpoints)
-    price_cache_ttl: PriceCacheTtl = field(default_factory=PriceCacheTtl)
+    endpoints: Endpoints = msgspec.field(default_factory=Endpoints)
+    price_cache_ttl: PriceCacheTtl = msgspec.field(default_factory=PriceCacheTtl)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class NodePool:
+class NodePool(msgspec.Struct, frozen=True, kw_only=True):
     name: str
     instance_types: list[str]
     capacity: Literal["on_demand", "spot"] = "on_demand"
-    labels: dict[str, str] = field(default_factory=dict)
-    taints: list[str] = field(default_factory=list)
+    labels: dict[str, str] = msgspec.field(default_factory=dict)
+    taints: list[str] = msgspec.field(default_factory=list)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Cluster:
+class Cluster(msgspec.Struct, frozen=True, kw_only=True):
     provider: ProviderName
     region: str
-    node_pools: list[NodePool] = field(default_factory=list)
+    node_pools: list[NodePool] = msgspec.field(default_factory=list)
     default_job_hours: float = 1.0
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ExceptionEntry:
+class ExceptionEntry(msgspec.Struct, frozen=True, kw_only=True):
     policy: str
     resource: str
     reason: str | None = None
@@ -170,14 +156,13 @@ class ExceptionEntry:
     expires: dt.date | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PolicyFile:
+class PolicyFile(msgspec.Struct, frozen=True, kw_only=True):
     version: Literal[1]
-    extends: list[str] = field(default_factory=list)
-    settings: Settings = field(default_factory=Settings)
+    extends: list[str] = msgspec.field(default_factory=list)
+    settings: Settings = msgspec.field(default_factory=Settings)
     cluster: Cluster | None = None
-    policies: list[Policy] = field(default_factory=list)
-    exceptions: list[ExceptionEntry] = field(default_factory=list)
+    policies: list[Policy] = msgspec.field(default_factory=list)
+    exceptions: list[ExceptionEntry] = msgspec.field(default_factory=list)
 
 
 # --- the checks a schema cannot say; pydantic's validators and the fast path both call these ------

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
 from enum import Enum
+
+import msgspec
 
 from tollgate.engine.errors import InputError
 
@@ -21,8 +22,7 @@ class InputKind(str, Enum):
     MANIFEST = "kubernetes-manifest"
 
 
-@dataclass(frozen=True, slots=True)
-class InputFile:
+class InputFile(msgspec.Struct, frozen=True):
     path: str
     kind: InputKind
     explicit: bool = True  # named on the command line, not found in a directory walk

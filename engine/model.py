@@ -7,9 +7,10 @@ silently turned into zero.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import date
 from enum import Enum
+
+import msgspec
 
 
 class Provider(str, Enum):
@@ -47,14 +48,12 @@ class CapacityUnit(str, Enum):
     VCPUS = "vcpus"
 
 
-@dataclass(frozen=True, slots=True)
-class SourceLocation:
+class SourceLocation(msgspec.Struct, frozen=True):
     file: str
     line: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Quantity:
+class Quantity(msgspec.Struct, frozen=True):
     """How many machines. `desired` None means unknown at plan time; min/max None means fixed."""
 
     desired: int | None
@@ -71,24 +70,21 @@ class Quantity:
         return self.min is not None or self.max is not None
 
 
-@dataclass(frozen=True, slots=True)
-class Accelerator:
+class Accelerator(msgspec.Struct, frozen=True):
     """GPUs attached separately from the machine type (GCP N1 `guest_accelerator`)."""
 
     type: str  # provider name, e.g. "nvidia-tesla-t4"
     count: int
 
 
-@dataclass(frozen=True, slots=True)
-class PurchaseMix:
+class PurchaseMix(msgspec.Struct, frozen=True):
     """How many of the desired machines run on each purchase option (mixed-instances groups)."""
 
     on_demand: int
     spot: int
 
 
-@dataclass(frozen=True, slots=True)
-class Waiver:
+class Waiver(msgspec.Struct, frozen=True):
     """A request to skip a policy for one resource: an inline `# tollgate:ignore` comment, a
     Kubernetes annotation, or an `exceptions:` entry in tollgate.yaml."""
 
@@ -101,8 +97,7 @@ class Waiver:
     expires: date | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class NodeRequirement:
+class NodeRequirement(msgspec.Struct, frozen=True):
     """One node-label requirement: a nodeSelector entry (operator In, one value), a required
     node-affinity expression, or a Karpenter NodePool requirement. `source` says where it was written."""
 
@@ -112,8 +107,7 @@ class NodeRequirement:
     source: str = "nodeSelector"
 
 
-@dataclass(frozen=True, slots=True)
-class ClusterNodePool:
+class ClusterNodePool(msgspec.Struct, frozen=True):
     """A node pool of the cluster profile (tollgate.yaml `cluster.node_pools`) as a pod sees it."""
 
     name: str
@@ -123,8 +117,7 @@ class ClusterNodePool:
     taints: tuple[str, ...] = ()  # "key=value:Effect" or "key:Effect"
 
 
-@dataclass(frozen=True, slots=True)
-class NodeGroupNodes:
+class NodeGroupNodes(msgspec.Struct, frozen=True):
     """What every node of a Terraform node group (EKS node group, GKE node pool, AKS pool) carries,
     so the pods of the same change can be matched to it: the group's own labels plus those the
     cloud sets on its nodes (the group's name, its capacity type), and its taints. The instance-type
@@ -140,8 +133,7 @@ class NodeGroupNodes:
         return dict(self.labels)
 
 
-@dataclass(frozen=True, slots=True)
-class PodResources:
+class PodResources(msgspec.Struct, frozen=True):
     """What one pod of a Kubernetes workload asks for, so it can be priced as its share of the node
     it needs (GPU share for GPU pods, else the larger of its CPU and memory shares).
 
@@ -164,8 +156,7 @@ class PodResources:
     shared_gpu: bool = False  # time-sliced/virtual GPUs (-SHARED product label, HAMi): a GPU may be split
 
 
-@dataclass(slots=True)
-class ComputeRequest:
+class ComputeRequest(msgspec.Struct):
     address: str
     kind: str
     source: SourceLocation
@@ -185,7 +176,7 @@ class ComputeRequest:
     purchase_reason: str | None = None
     workload_class: WorkloadClass = WorkloadClass.UNKNOWN
     workload_class_reason: str | None = None
-    tags: dict[str, str] = field(default_factory=dict)
+    tags: dict[str, str] = msgspec.field(default_factory=dict)
     tags_known: bool = True
     operating_system: str = "linux"
     component: str | None = None  # a part of one resource, e.g. a SageMaker production variant
@@ -202,8 +193,8 @@ class ComputeRequest:
     # Hours the request runs in a month when it does not run all month (a Job's expected hours, a
     # CronJob's runs x hours per run); None means all month (settings.hours_per_month).
     hours_per_month_override: float | None = None
-    unknowns: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
+    unknowns: list[str] = msgspec.field(default_factory=list)
+    notes: list[str] = msgspec.field(default_factory=list)
     before: ComputeRequest | None = None
 
     def mark_unknown(self, attribute: str) -> None:

@@ -25,9 +25,9 @@ has) stays pending there, and is reported unpriced with that reason instead.
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass, field
 from typing import Iterable
+
+import msgspec
 
 from tollgate.engine.kubernetes import labels as L
 from tollgate.engine.kubernetes.nodes import NodeCandidate, shortfall, verdict
@@ -38,12 +38,11 @@ from tollgate.engine.pricing import GpuSummary, PricedRequest, StatePrice
 # --- linking pods to node groups -------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Links:
+class Links(msgspec.Struct, frozen=True):
     """Which pod requests of the run are scheduled on which node group (by request identity:
     both live as long as the run's priced requests)."""
 
-    pods: dict[int, tuple[PricedRequest, ...]] = field(default_factory=dict)  # id(group request) -> pods, input order
+    pods: dict[int, tuple[PricedRequest, ...]] = msgspec.field(default_factory=dict)  # id(group request) -> pods, input order
     linked: frozenset[int] = frozenset()  # id(pod request)
 
     def pods_on(self, request: ComputeRequest) -> tuple[PricedRequest, ...]:
@@ -57,8 +56,7 @@ _NOT_PINNING = L.SPEC_KEYS | L.CAPACITY_KEYS | L.NEUTRAL_KEYS
 _BLOCKING = (":NoSchedule", ":NoExecute")
 
 
-@dataclass(frozen=True, slots=True)
-class _Group:
+class _Group(msgspec.Struct, frozen=True):
     request: ComputeRequest
     nodes: NodeGroupNodes
     labels: dict[str, str]
@@ -252,7 +250,7 @@ def _place(item: PricedRequest, group: PricedRequest, prices: PriceSource) -> Pr
         else "its nodes are that group's, itself not priced (see its reason)"
     )
     reason = f"node group {nodes.address}" + (f": {nodes.purchase_reason}" if nodes.purchase_reason else "")
-    placed = dataclasses.replace(
+    placed = msgspec.structs.replace(
         request,
         instance_type=nodes.instance_type,
         instance_types=nodes.instance_types,

@@ -6,8 +6,9 @@ live APIs, cache). Keeping the interface here lets the engine stay free of I/O a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Collection, Mapping, Protocol, Union
+
+import msgspec
 
 from tollgate.engine.money import Money
 
@@ -16,8 +17,7 @@ from tollgate.engine.money import Money
 PRICE_OPTIONS = ("on_demand", "spot", "reserved_1y", "reserved_3y")
 
 
-@dataclass(frozen=True, slots=True)
-class InstanceSpec:
+class InstanceSpec(msgspec.Struct, frozen=True):
     provider: str
     instance_type: str  # canonical spelling, e.g. "Standard_NC24ads_A100_v4"
     vcpu: float
@@ -30,8 +30,7 @@ class InstanceSpec:
     current_generation: bool | None  # None: the catalog does not know
 
 
-@dataclass(frozen=True, slots=True)
-class SourceInfo:
+class SourceInfo(msgspec.Struct, frozen=True):
     """One upstream a price came from, with its as-of date and licence, for provenance."""
 
     id: str
@@ -40,8 +39,7 @@ class SourceInfo:
     licence: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class PriceQuote:
+class PriceQuote(msgspec.Struct, frozen=True):
     unit_hourly: Money
     source: str  # "bundled" | "live:aws-pricing" | "cache" ...
     as_of: str  # YYYY-MM-DD
@@ -50,8 +48,7 @@ class PriceQuote:
     fallback: str = ""  # why the preferred source did not serve it ("aws-pricing: read timeout 10.0s")
 
 
-@dataclass(frozen=True, slots=True)
-class PriceMiss:
+class PriceMiss(msgspec.Struct, frozen=True):
     """Why there is no price. Never turned into $0."""
 
     code: str  # "unknown_type" | "not_in_region" | "option_not_offered" | "os_not_covered" | "unknown_region"
@@ -61,8 +58,7 @@ class PriceMiss:
 PriceResult = Union[PriceQuote, PriceMiss]
 
 
-@dataclass(frozen=True, slots=True)
-class PriceLookup:
+class PriceLookup(msgspec.Struct, frozen=True):
     """One price the engine will ask for: lets a live source fetch them all at once, concurrently,
     instead of one round trip per question."""
 
@@ -73,8 +69,7 @@ class PriceLookup:
     accelerator: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class SpendQuote:
+class SpendQuote(msgspec.Struct, frozen=True):
     """Month-to-date actual spend from a provider's billing API."""
 
     amount: Money

@@ -6,10 +6,10 @@ Nothing here turns a missing price into zero. A request that cannot be priced ke
 
 from __future__ import annotations
 
-import dataclasses
 import math
-from dataclasses import dataclass, field
 from fractions import Fraction
+
+import msgspec
 
 from tollgate.engine.model import Accelerator, Action, CapacityUnit, ComputeRequest, Provider, PurchaseOption, Quantity
 from tollgate.engine.gpus import GCP_ACCELERATOR_MODELS, accelerator_kind
@@ -20,8 +20,7 @@ DEFAULT_HOURS_PER_MONTH = 730
 
 
 
-@dataclass(frozen=True, slots=True)
-class PricedPart:
+class PricedPart(msgspec.Struct, frozen=True):
     """One slice of a request priced at one unit price (a mixed group has an on-demand and a spot part)."""
 
     option: str
@@ -32,8 +31,7 @@ class PricedPart:
 
 
 
-@dataclass(frozen=True, slots=True)
-class GpuSummary:
+class GpuSummary(msgspec.Struct, frozen=True):
     count_per_instance: float
     model: str | None
     memory_gib: float | None
@@ -44,22 +42,20 @@ class GpuSummary:
         return accelerator_kind(self.model)
 
 
-@dataclass(slots=True)
-class StatePrice:
+class StatePrice(msgspec.Struct):
     """The price of one state (before or after) of a request."""
 
     hourly: Money | None
-    parts: list[PricedPart] = field(default_factory=list)
+    parts: list[PricedPart] = msgspec.field(default_factory=list)
     unpriced_reason: str | None = None
     instances: Quantity | None = None  # quantity in instances (AWS Batch vCPUs converted)
     spec: InstanceSpec | None = None
     gpus: GpuSummary | None = None
     region: str | None = None
-    notes: list[str] = field(default_factory=list)
+    notes: list[str] = msgspec.field(default_factory=list)
 
 
-@dataclass(slots=True)
-class PricedRequest:
+class PricedRequest(msgspec.Struct):
     request: ComputeRequest
     after: StatePrice  # hourly is zero for a delete
     before: StatePrice | None  # None for a create
@@ -194,7 +190,7 @@ def _cheapest_per_vcpu(request: ComputeRequest, prices: PriceSource, region: str
     state.notes.append(
         f"vCPU capacity priced with {best[1]}, the lowest {option.replace('_', '-')} price per vCPU of {len(request.instance_types)} allowed types"
     )
-    return dataclasses.replace(request, instance_type=best[1], instance_types=(best[1],))
+    return msgspec.structs.replace(request, instance_type=best[1], instance_types=(best[1],))
 
 
 def _unknown_type(request: ComputeRequest) -> bool:
@@ -335,7 +331,7 @@ def unit_price(
     factor *= running_fraction(request, hours_per_month)
     if factor == 1:
         return quote
-    return dataclasses.replace(quote, unit_hourly=quote.unit_hourly * factor)
+    return msgspec.structs.replace(quote, unit_hourly=quote.unit_hourly * factor)
 
 
 def running_fraction(request: ComputeRequest, hours_per_month: int = DEFAULT_HOURS_PER_MONTH) -> Fraction:
@@ -476,7 +472,7 @@ def price_pod_request(
         state.unpriced_reason = choice
         return request, state
     node = choice.candidate
-    resolved = dataclasses.replace(
+    resolved = msgspec.structs.replace(
         request,
         instance_type=node.instance_type,
         instance_types=(),
@@ -536,7 +532,7 @@ def resolve_requirement_pool(request: ComputeRequest, prices: PriceSource, regio
     types = resolve_pool_types(request.node_requirements, prices, request.provider.value, node_price, request.purchase_option)
     if isinstance(types, str):
         return types
-    resolved = dataclasses.replace(
+    resolved = msgspec.structs.replace(
         request, instance_type=types[0], instance_types=tuple(types), unknowns=list(request.unknowns), notes=list(request.notes)
     )
     resolved.note(f"{len(types)} catalog types meet the requirements; the cheapest node is {types[0]}")

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
+
+import msgspec
 
 from tollgate.engine.model import Action
 from tollgate.engine.money import Money
@@ -14,8 +15,7 @@ REPORT_SCHEMA_VERSION = 1
 INFORMATION_ONLY_KINDS = ("cloud",)  # suggestions that are not counted in possible savings
 
 
-@dataclass(slots=True)
-class Finding:
+class Finding(msgspec.Struct):
     policy_id: str
     severity: str  # error | warning | info
     address: str
@@ -26,8 +26,7 @@ class Finding:
     waiver: dict[str, Any] | None = None
 
 
-@dataclass(slots=True)
-class Suggestion:
+class Suggestion(msgspec.Struct):
     kind: str  # packing | rightsize | generation | spot | region | commitment | cloud (information only)
     address: str
     from_: dict[str, Any]
@@ -36,8 +35,7 @@ class Suggestion:
     rationale: str
 
 
-@dataclass(slots=True)
-class BudgetSpend:
+class BudgetSpend(msgspec.Struct):
     """A budget with `actual_spend`: what was spent this month and where this change takes it."""
 
     policy_id: str
@@ -58,8 +56,7 @@ class BudgetSpend:
         return None if self.month_to_date is None else self.month_to_date + self.change_rest_of_month
 
 
-@dataclass(frozen=True, slots=True)
-class Totals:
+class Totals(msgspec.Struct, frozen=True):
     monthly: Money
     before_monthly: Money
     delta_monthly: Money
@@ -67,20 +64,19 @@ class Totals:
     on_node_groups: int = 0  # pod requests left out because their node group of the change is counted (runs_on)
 
 
-@dataclass(slots=True)
-class Report:
+class Report(msgspec.Struct):
     pricing_mode: str
     sources: list[SourceInfo]  # the upstreams that priced something in this report
     catalog_as_of: str | None
     resources: list[PricedRequest]
     inputs: list[str]
     hours_per_month: int
-    skipped: list[tuple[str, str]] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = msgspec.field(default_factory=list)
     config_path: str | None = None  # the policy file in force, or "builtin:<pack>"
-    findings: list[Finding] = field(default_factory=list)
-    suggestions: list[Suggestion] = field(default_factory=list)
-    pricing_problems: list[str] = field(default_factory=list)  # live APIs that failed, one line each
-    budgets: list[BudgetSpend] = field(default_factory=list)
+    findings: list[Finding] = msgspec.field(default_factory=list)
+    suggestions: list[Suggestion] = msgspec.field(default_factory=list)
+    pricing_problems: list[str] = msgspec.field(default_factory=list)  # live APIs that failed, one line each
+    budgets: list[BudgetSpend] = msgspec.field(default_factory=list)
 
     def blocking(self, fail_on: str) -> list[Finding]:
         """Unwaived findings at or above the --fail-on severity."""

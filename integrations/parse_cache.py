@@ -20,7 +20,7 @@ from typing import Any
 
 from tollgate.engine.version import __version__
 
-CACHE_FORMAT = "requests-v4"  # bump when a cached class changes shape (v2: PriceQuote.detail/fallback; v3: ComputeRequest.node_group; v4: PricedRequest.runs_on)
+CACHE_FORMAT = "requests-v5"  # bump when a cached class changes shape (v2: PriceQuote.detail/fallback; v3: ComputeRequest.node_group; v4: PricedRequest.runs_on; v5: msgspec Structs)
 
 
 def cache_directory() -> Path:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import msgspec
 import gzip
 import hashlib
 import io
@@ -23,7 +24,6 @@ import json
 import re
 import sys
 from collections import Counter, defaultdict
-from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Iterable, Mapping
@@ -66,8 +66,7 @@ PRICE_TEXT = re.compile(r"^\d+(\.\d{1,9})?$")
 # --- upstream sources ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Upstream:
+class Upstream(msgspec.Struct, frozen=True):
     """One upstream file the catalog's numbers came from (PROVENANCE.md, "Sources")."""
 
     id: str  # key written into price cells; short and stable

@@ -21,8 +21,8 @@ import json
 import os
 import re
 from collections import OrderedDict
-from dataclasses import dataclass, field
 from typing import Any, Iterator
+
 
 import msgspec
 
@@ -71,26 +71,24 @@ _BLOCK_HEAD_RE = re.compile(r'^[ \t]*module[ \t]+"([^"]+)"\s*\{', re.MULTILINE)
 
 
 # --- reading files -----------------------------------------------------------------------------
-@dataclass(slots=True)
-class Block:
+class Block(msgspec.Struct):
     labels: tuple[str, ...]
     body: dict[str, Any]
     file: str
 
 
-@dataclass(slots=True)
-class ModuleSource:
+class ModuleSource(msgspec.Struct):
     """One module directory, parsed once."""
 
     directory: str
-    files: list[str] = field(default_factory=list)
-    variables: dict[str, Block] = field(default_factory=dict)
-    locals: dict[str, tuple[Any, str]] = field(default_factory=dict)
-    resources: dict[tuple[str, str], Block] = field(default_factory=dict)
-    data: dict[tuple[str, str], Block] = field(default_factory=dict)
-    modules: dict[str, Block] = field(default_factory=dict)
-    providers: list[Block] = field(default_factory=list)
-    outputs: dict[str, Block] = field(default_factory=dict)
+    files: list[str] = msgspec.field(default_factory=list)
+    variables: dict[str, Block] = msgspec.field(default_factory=dict)
+    locals: dict[str, tuple[Any, str]] = msgspec.field(default_factory=dict)
+    resources: dict[tuple[str, str], Block] = msgspec.field(default_factory=dict)
+    data: dict[tuple[str, str], Block] = msgspec.field(default_factory=dict)
+    modules: dict[str, Block] = msgspec.field(default_factory=dict)
+    providers: list[Block] = msgspec.field(default_factory=list)
+    outputs: dict[str, Block] = msgspec.field(default_factory=dict)
 
 
 def _unquote(label: str) -> str:
@@ -279,8 +277,7 @@ def root_variable_values(directory: str, var_files: list[str]) -> dict[str, Any]
 
 
 # --- evaluation of a module instance -----------------------------------------------------------
-@dataclass(slots=True)
-class Expansion:
+class Expansion(msgspec.Struct):
     """How many instances a block with count/for_each has: keys (None for a plain block)."""
 
     keys: list[Any]
@@ -697,20 +694,18 @@ def _causes(value: Any, into: dict[str, str], name: str = "") -> None:
 
 
 # --- building the plan -------------------------------------------------------------------------
-@dataclass(slots=True)
-class _Extra:
+class _Extra(msgspec.Struct):
     """What the reader knows about a resource beyond its plan shape."""
 
     location: SourceLocation | None = None
     waivers: tuple[Waiver, ...] | None = None
     count_unknown: Unknown | None = None
-    notes: list[str] = field(default_factory=list)
-    causes: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = msgspec.field(default_factory=list)
+    causes: dict[str, str] = msgspec.field(default_factory=dict)
     provider_key: str = ""
 
 
-@dataclass(slots=True)
-class _ModuleBlockInfo:
+class _ModuleBlockInfo(msgspec.Struct):
     path: str
     line: int
     start: int

@@ -22,8 +22,9 @@ across the versions a constraint allows is reported unknown, never picked.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from typing import Any
+
+import msgspec
 
 from tollgate.engine.hcl.evaluate import EvalError, Unknown, to_bool, to_number, to_string
 
@@ -97,8 +98,7 @@ MODULE_NAMES = {
 
 
 # --- recognising a module ----------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class KnownModule:
+class KnownModule(msgspec.Struct, frozen=True):
     kind: str  # a key of MODULE_NAMES
     majors: tuple[int | None, int | None]  # the major versions the call allows (inclusive)
     how: str  # where the version came from, for notes
@@ -231,8 +231,7 @@ def default(module: str, part: str, name: str, known: KnownModule) -> Any:
 
 
 # --- what gets synthesized ---------------------------------------------------------------------
-@dataclass(slots=True)
-class SyntheticResource:
+class SyntheticResource(msgspec.Struct):
     """A resource a registry module would create, relative to the module call instance."""
 
     type: str
@@ -241,10 +240,10 @@ class SyntheticResource:
     module_suffix: str  # 'module.eks_managed_node_group["gpu"]' ("" = the called module itself)
     module_path_suffix: str  # the same without instance keys
     values: dict[str, Any]
-    expressions: dict[str, Any] = field(default_factory=dict)
+    expressions: dict[str, Any] = msgspec.field(default_factory=dict)
     entry_attribute: str | None = None  # the input map the resource comes from ("node_pools")
     entry_key: str | None = None  # its key there, to find the line
-    notes: list[str] = field(default_factory=list)
+    notes: list[str] = msgspec.field(default_factory=list)
     computed_when_unset: tuple[str, ...] = ()
     count_unknown: Unknown | None = None  # the map of groups itself is unknown
 

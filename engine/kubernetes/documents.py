@@ -9,9 +9,9 @@ comments are matched to the document that follows them.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any, Iterator
 
+import msgspec
 import yaml
 from tollgate.engine.errors import InputError
 
@@ -119,8 +119,7 @@ class _Builder:
 _HELM_SOURCE_RE = re.compile(r"^#[ \t]*Source:[ \t]*([^\s:]+/[^\s:]+)[ \t]*$", re.MULTILINE)  # chart/templates/x.yaml, not a URL
 
 
-@dataclass(frozen=True, slots=True)
-class Document:
+class Document(msgspec.Struct, frozen=True):
     """One YAML document (or one item of a `List`), with where it is in its file."""
 
     obj: Any

@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import lru_cache
 from typing import Callable, Iterable
+
+import msgspec
 
 from tollgate.engine.kubernetes import labels as L
 from tollgate.engine.model import (
@@ -37,8 +38,7 @@ from tollgate.engine.model import (
 from tollgate.engine.prices import InstanceSpec, PriceMiss, PriceQuote, PriceSource
 
 
-@dataclass(frozen=True, slots=True)
-class NodeCandidate:
+class NodeCandidate(msgspec.Struct, frozen=True):
     """A machine type as a node, with GPUs attached separately where the cloud does that (GCP N1)."""
 
     spec: InstanceSpec
@@ -85,12 +85,11 @@ class NodeCandidate:
         return self.instance_type
 
 
-@dataclass(slots=True)
-class NodeChoice:
+class NodeChoice(msgspec.Struct):
     candidate: NodeCandidate
     option: PurchaseOption
     purchase_reason: str | None
-    notes: list[str] = field(default_factory=list)
+    notes: list[str] = msgspec.field(default_factory=list)
 
 
 MachinePrice = Callable[[NodeCandidate, str], "PriceQuote | PriceMiss"]

@@ -8,9 +8,10 @@ started before it), whichever is larger, plus `overhead`: the rule the scheduler
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
+
+import msgspec
 
 from tollgate.engine.kubernetes import labels as L
 from tollgate.engine.kubernetes.quantities import (
@@ -27,8 +28,7 @@ _A30_MIG_MEMORY = {6, 12, 24}  # A30 profiles (1g.6gb, 2g.12gb, 4g.24gb) are qua
 _HAMI_RESOURCES = ("nvidia.com/gpucores", "nvidia.com/gpumem", "nvidia.com/gpumem-percentage")
 
 
-@dataclass(slots=True)
-class PodFacts:
+class PodFacts(msgspec.Struct):
     """What the reader learned from one pod spec; `reader` turns it into PodResources."""
 
     cpu: Fraction | None = Fraction(0)
@@ -39,15 +39,15 @@ class PodFacts:
     gpu_model_source: str | None = None
     node_gpus: int | None = None
     shared_gpu: bool = False
-    requirements: list[NodeRequirement] = field(default_factory=list)
-    alternatives: list[tuple[NodeRequirement, ...]] = field(default_factory=list)
-    preferred: list[NodeRequirement] = field(default_factory=list)
-    tolerations: list[str] = field(default_factory=list)
-    containers: list[str] = field(default_factory=list)
-    instance_types: list[str] = field(default_factory=list)
+    requirements: list[NodeRequirement] = msgspec.field(default_factory=list)
+    alternatives: list[tuple[NodeRequirement, ...]] = msgspec.field(default_factory=list)
+    preferred: list[NodeRequirement] = msgspec.field(default_factory=list)
+    tolerations: list[str] = msgspec.field(default_factory=list)
+    containers: list[str] = msgspec.field(default_factory=list)
+    instance_types: list[str] = msgspec.field(default_factory=list)
     operating_system: str | None = None
-    unknowns: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
+    unknowns: list[str] = msgspec.field(default_factory=list)
+    notes: list[str] = msgspec.field(default_factory=list)
 
     def unknown(self, attribute: str, note: str) -> None:
         if attribute not in self.unknowns:

@@ -18,9 +18,10 @@ single container's name, tags the workload's and its pod template's labels, waiv
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Iterable
+
+import msgspec
 
 from tollgate.engine.errors import InputError
 from tollgate.engine.kubernetes import labels as L
@@ -140,8 +141,7 @@ def _flatten(document: Document) -> Iterable[Document]:
 # --- shared context --------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class _Context:
+class _Context(msgspec.Struct, frozen=True):
     file: str
     provider: Provider | None
     region: str | None
@@ -173,8 +173,7 @@ class _Context:
         return cls(file, Provider(cluster.provider), cluster.region, pools, hours, source)
 
 
-@dataclass(slots=True)
-class _Workload:
+class _Workload(msgspec.Struct):
     """What every request of one manifest object shares."""
 
     kind: str
@@ -324,8 +323,7 @@ def _runs_to_completion(workload: _Workload, obj: dict[str, Any]) -> bool:
     return workload.kind == "Pod" and str(mapping(obj.get("spec")).get("restartPolicy")) in ("Never", "OnFailure")
 
 
-@dataclass(frozen=True, slots=True)
-class _RunHours:
+class _RunHours(msgspec.Struct, frozen=True):
     hours_per_month: float | None
     notes: tuple[str, ...]
     unknowns: tuple[str, ...]

@@ -7,8 +7,9 @@ for pod templates (a `containers` list) and read generically, with the nearest `
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
+
+import msgspec
 
 from tollgate.engine.kubernetes.pods import mapping, sequence
 from tollgate.engine.kubernetes.quantities import parse_count, placeholder_in
@@ -52,17 +53,16 @@ _KSERVE_FRAMEWORKS = (
 )
 
 
-@dataclass(slots=True)
-class Role:
+class Role(msgspec.Struct):
     """One pod template of a workload and how many pods run it."""
 
     name: str | None
     spec: dict[str, Any]
     pods: Quantity
-    labels: dict[str, Any] = field(default_factory=dict)
-    annotations: dict[str, Any] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
-    unknowns: list[str] = field(default_factory=list)
+    labels: dict[str, Any] = msgspec.field(default_factory=dict)
+    annotations: dict[str, Any] = msgspec.field(default_factory=dict)
+    notes: list[str] = msgspec.field(default_factory=list)
+    unknowns: list[str] = msgspec.field(default_factory=list)
 
 
 def is_cluster_scoped(kind: str, api_version: str) -> bool:

@@ -6,10 +6,11 @@ waiving and adds a warning naming its owner; a waiver without a reason adds a wa
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import fnmatch
 from typing import Any, Iterable, Mapping
+
+import msgspec
 
 from tollgate.engine.config_types import ExceptionEntry
 from tollgate.engine.config_loader import ActiveConfig
@@ -114,7 +115,7 @@ def _apply_waivers(
         if waiver is None:
             result.append(finding)
             continue
-        result.append(dataclasses.replace(finding, waived=True, waiver=_waiver_dict(waiver)))
+        result.append(msgspec.structs.replace(finding, waived=True, waiver=_waiver_dict(waiver)))
     return result + extra + list(_reasonless(resources, exceptions))
 
 

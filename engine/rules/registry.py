@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import fnmatch
 import datetime as dt
-from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping
+
+import msgspec
 
 from tollgate.engine.config_types import PolicyBase, Scope
 from tollgate.engine.model import Action
@@ -21,8 +22,7 @@ from tollgate.engine.report import Finding
 Evaluator = Callable[[Any, "RuleContext"], Iterable[Finding]]
 
 
-@dataclass(frozen=True, slots=True)
-class Rule:
+class Rule(msgspec.Struct, frozen=True):
     id: str  # the policy `type` in tollgate.yaml; stable forever
     schema: type[PolicyBase]
     evaluate: Evaluator
@@ -49,13 +49,12 @@ def register(rule_id: str, schema: type[PolicyBase]) -> Callable[[Evaluator], Ev
     return add
 
 
-@dataclass(slots=True)
-class RuleContext:
+class RuleContext(msgspec.Struct):
     resources: list[PricedRequest]
     hours_per_month: int
     prices: PriceSource
-    today: dt.date = field(default_factory=dt.date.today)
-    spend: Mapping[str, SpendQuote | PriceMiss] = field(default_factory=dict)  # budget id -> month-to-date spend
+    today: dt.date = msgspec.field(default_factory=dt.date.today)
+    spend: Mapping[str, SpendQuote | PriceMiss] = msgspec.field(default_factory=dict)  # budget id -> month-to-date spend
 
     def in_scope(self, scope: Scope) -> list[PricedRequest]:
         return [item for item in self.resources if matches_scope(scope, item)]

@@ -13,8 +13,9 @@ which is information only.
 
 from __future__ import annotations
 
-import dataclasses
 from typing import TYPE_CHECKING, Any, Callable
+
+import msgspec
 
 from tollgate.engine.model import Action, ComputeRequest
 from tollgate.engine.money import Money
@@ -101,7 +102,7 @@ def suggest(
             key = earlier = None
         if earlier is not None:
             address = cur.request.address
-            found.extend(dataclasses.replace(s, address=address, from_=dict(s.from_), to=dict(s.to)) for s in earlier)
+            found.extend(msgspec.structs.replace(s, address=address, from_=dict(s.from_), to=dict(s.to)) for s in earlier)
             continue
         made = _distinct_targets([s for kind in asked if (s := KINDS[kind](ctx, cur)) is not None])
         if key is not None:
@@ -115,7 +116,7 @@ def suggest(
 # is what no kind reads except through the scope and the declared needs, which are in it.
 REUSE_ANSWERS = True
 _IDENTITY = frozenset({"address", "source", "tags"})
-_SHAPE_FIELDS = tuple(f.name for f in dataclasses.fields(ComputeRequest) if f.name not in _IDENTITY)
+_SHAPE_FIELDS = tuple(name for name in ComputeRequest.__struct_fields__ if name not in _IDENTITY)
 
 
 def _same_answer_key(ctx: NodeGroupContext, cur: Current, asked: tuple[str, ...]) -> Any:

@@ -3,11 +3,11 @@ catalog search for the cheapest priced type that fits, and building a `Suggestio
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import re
-from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol, runtime_checkable
+
+import msgspec
 
 from tollgate.engine.gpus import GCP_ACCELERATOR_MODELS, accelerator_kind
 from tollgate.engine.model import Action, CapacityUnit, ComputeRequest
@@ -37,25 +37,23 @@ NEEDS_VCPU = "tollgate.dev/needs-vcpu"
 NEEDS_MEMORY = "tollgate.dev/needs-memory"
 
 
-@dataclass(slots=True)
-class Context:
+class Context(msgspec.Struct):
     prices: PriceSource
     guard: PolicyGuard
     hours_per_month: int
     usage: dict[str, Usage]
     # Unit prices asked for again and again: a manifest file with 1,000 similar pods searches the
     # same catalog types for the same pod shape, and the answer does not depend on the pod's name.
-    quotes: dict[tuple[Any, ...], Money | None] = field(default_factory=dict)
-    searches: dict[tuple[Any, ...], Any] = field(default_factory=dict)  # catalog searches by request shape
+    quotes: dict[tuple[Any, ...], Money | None] = msgspec.field(default_factory=dict)
+    searches: dict[tuple[Any, ...], Any] = msgspec.field(default_factory=dict)  # catalog searches by request shape
     # Checked once: isinstance against a runtime-checkable Protocol inspects every member.
-    catalog: CatalogSearch | None = field(init=False)
+    catalog: CatalogSearch | None = None  # set from `prices` after construction
 
     def __post_init__(self) -> None:
         self.catalog = self.prices if isinstance(self.prices, CatalogSearch) else None
 
 
-@dataclass(frozen=True, slots=True)
-class Current:
+class Current(msgspec.Struct, frozen=True):
     """A live, priced, single-part request as it is configured now."""
 
     item: PricedRequest
@@ -138,8 +136,7 @@ def _current(
     )
 
 
-@dataclass(frozen=True, slots=True)
-class Gpus:
+class Gpus(msgspec.Struct, frozen=True):
     count: float
     model: str | None
     memory_gib: float | None  # per GPU
@@ -176,8 +173,7 @@ def gpus_of(spec: InstanceSpec, request: ComputeRequest) -> Gpus:
     return _NO_GPUS
 
 
-@dataclass(frozen=True, slots=True)
-class Needs:
+class Needs(msgspec.Struct, frozen=True):
     """What one unit (instance, or pod) must have. None: no constraint."""
 
     gpus: float
@@ -362,7 +358,7 @@ def _pod_estimate(ctx: Context, cur: Current) -> Callable[[InstanceSpec], float 
 def with_type(request: ComputeRequest, spec: InstanceSpec) -> ComputeRequest:
     """The request on another type: attached GCP GPUs stay only on an N1."""
     if request.accelerators and not (spec.provider == "gcp" and spec.family == "n1" and not spec.gpu_count):
-        return dataclasses.replace(request, accelerators=(), unknowns=list(request.unknowns), notes=list(request.notes))
+        return msgspec.structs.replace(request, accelerators=(), unknowns=list(request.unknowns), notes=list(request.notes))
     return request
 
 

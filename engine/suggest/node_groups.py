@@ -17,9 +17,9 @@ group's, and the group's packing counts every pod on it.
 
 from __future__ import annotations
 
-import dataclasses
 import math
-from dataclasses import dataclass, field
+
+import msgspec
 
 from tollgate.engine.kubernetes.nodes import NodeCandidate, admissible, shortfall
 from tollgate.engine.model import ComputeRequest, PodResources
@@ -64,8 +64,7 @@ def pods_per_node(gpus: float, vcpu: float, memory_gib: float | None, pod: PodRe
     return max(0, min(limits))
 
 
-@dataclass(frozen=True, slots=True)
-class _Shape:
+class _Shape(msgspec.Struct, frozen=True):
     item: PricedRequest
     pod: PodResources
     count: int
@@ -114,11 +113,10 @@ def nodes_needed(shapes: list[_Shape], gpus: float, vcpu: float, memory_gib: flo
 # --- the run's pod-to-node-group links -----------------------------------------------------------
 
 
-@dataclass(slots=True)
 class NodeGroupContext(Context):
     """The suggestion context with the run's pod-to-node-group links."""
 
-    links: Links = field(default_factory=Links)
+    links: Links = msgspec.field(default_factory=Links)
 
 
 # --- the suggestion ------------------------------------------------------------------------------
@@ -183,7 +181,7 @@ def suggest_node_group_packing(ctx: Context, cur: Current) -> Suggestion | None:
         return counts[candidate.instance_type]
 
     def on(candidate: InstanceSpec) -> Current:
-        return dataclasses.replace(cur, request=with_type(request, candidate))
+        return msgspec.structs.replace(cur, request=with_type(request, candidate))
 
     def accept(candidate: InstanceSpec) -> bool:
         gpus = gpus_of(candidate, request)

@@ -8,9 +8,9 @@ A file that cannot be read is an InputError naming the file (exit code 2).
 from __future__ import annotations
 
 import csv
+import msgspec
 import io
 import json
-from dataclasses import dataclass
 from typing import Any
 
 from tollgate.engine.errors import InputError
@@ -23,8 +23,7 @@ HIGH_THRESHOLD = 90.0
 TARGET_UTILISATION = 60.0  # a downsized machine should run at about this
 
 
-@dataclass(frozen=True, slots=True)
-class Usage:
+class Usage(msgspec.Struct, frozen=True):
     cpu: float | None = None
     memory: float | None = None
     gpu: float | None = None

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import codecs
 import gc
+import msgspec
 import os
 import zlib
-from dataclasses import dataclass, field
 from typing import Any, Iterator
 
-import msgspec
 
 from tollgate.engine.errors import InputError
 
@@ -54,8 +53,7 @@ class RawPlan(msgspec.Struct):
     values: msgspec.Raw = _RAW_NULL  # present in `terraform show -json` of *state*, not plans
 
 
-@dataclass(slots=True)
-class PlanResource:
+class PlanResource(msgspec.Struct):
     """One resource instance from the plan, with its payloads decoded on demand."""
 
     address: str
@@ -68,7 +66,7 @@ class PlanResource:
     _after: msgspec.Raw | Any
     _after_unknown: msgspec.Raw | Any
 
-    _decoded: dict[str, Any] = field(default_factory=dict)
+    _decoded: dict[str, Any] = msgspec.field(default_factory=dict)
 
     # A payload is decoded on first use and kept until `release()`: an extractor and the links it
     # follows read the same payload several times, but a 10k-resource plan must not keep them all.
@@ -100,8 +98,7 @@ class PlanResource:
         self._decoded.clear()
 
 
-@dataclass(slots=True)
-class Plan:
+class Plan(msgspec.Struct):
     path: str
     format_version: str | None
     terraform_version: str | None

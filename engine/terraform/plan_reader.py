@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
+
+import msgspec
 
 from tollgate.engine.model import Action, ComputeRequest, SourceLocation
 from tollgate.engine.terraform import resources_aws, resources_azure, resources_gcp  # noqa: F401  (register extractors)
@@ -85,7 +86,7 @@ def _requests_for(
     before = [] if action is Action.CREATE else _extract(resource, context, action, location, "before")
     if action is Action.DELETE:
         for request in before:
-            request.before = dataclasses.replace(request, before=None)
+            request.before = msgspec.structs.replace(request, before=None)
         return before
     after = _extract(resource, context, action, location, "after")
     if plan.from_planned_values:
@@ -102,6 +103,6 @@ def _requests_for(
     # Parts that existed before but are gone after (a removed variant or node pool) are deletions.
     for gone in before_by_component.values():
         gone.action = Action.DELETE
-        gone.before = dataclasses.replace(gone, before=None)
+        gone.before = msgspec.structs.replace(gone, before=None)
         after.append(gone)
     return after

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
 from typing import Any
+
+import msgspec
 
 from tollgate.engine.model import SourceLocation, Waiver
 from tollgate.engine.terraform.plan_context import PlanContext
@@ -22,8 +23,7 @@ _BLOCK_RE = re.compile(r'^[ \t]*resource[ \t]+"([^"]+)"\s+"([^"]+)"\s*\{', re.MU
 _IGNORE_RE = re.compile(r"(?:#|//)[ \t]*tollgate:ignore[ \t]+(\S+)[ \t]*([^\n]*)")
 
 
-@dataclass(frozen=True, slots=True)
-class BlockInfo:
+class BlockInfo(msgspec.Struct, frozen=True):
     location: SourceLocation
     waivers: tuple[Waiver, ...]
 

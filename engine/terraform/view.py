@@ -7,8 +7,9 @@ with "not set": `view.unknown("instance_type")` is true only where `after_unknow
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any, Callable
+
+import msgspec
 
 from tollgate.engine.model import (
     Action,
@@ -39,8 +40,7 @@ def extractor(resource_type: str, provider: Provider) -> Callable[[Extractor], E
     return register
 
 
-@dataclass(slots=True)
-class ResourceView:
+class ResourceView(msgspec.Struct):
     resource: PlanResource
     ctx: PlanContext
     values: dict[str, Any]
@@ -49,8 +49,8 @@ class ResourceView:
     action: Action
     source: SourceLocation
     # Where notes for the whole request go (kept on the view so helpers can add them).
-    notes: list[str] = field(default_factory=list)
-    unknowns: list[str] = field(default_factory=list)
+    notes: list[str] = msgspec.field(default_factory=list)
+    unknowns: list[str] = msgspec.field(default_factory=list)
 
     @property
     def address(self) -> str:

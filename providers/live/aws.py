@@ -16,9 +16,10 @@ import re
 import threading
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, Iterator, Mapping
+
+import msgspec
 
 from tollgate.providers.live.base import (
     HOURS_PER_YEAR,
@@ -284,8 +285,7 @@ def _pick_product(products: list[dict[str, Any]]) -> dict[str, Any] | None:
     return min(products, key=rank)
 
 
-@dataclass(frozen=True, slots=True)
-class _Term:
+class _Term(msgspec.Struct, frozen=True):
     hourly: Decimal  # the Hrs price dimension
     upfront: Decimal  # the Quantity "Upfront Fee" dimension (0 when there is none)
     effective: str

@@ -20,10 +20,11 @@ import os
 import re
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode, urlsplit, urlunsplit
+
+import msgspec
 
 from tollgate.providers.live.base import (
     HOURS_PER_YEAR,
@@ -84,8 +85,7 @@ class _Unreachable(Exception):
     """The connection failed (refused, reset, DNS); worth a retry, then ProviderUnavailable."""
 
 
-@dataclass(frozen=True, slots=True)
-class _Meter:
+class _Meter(msgspec.Struct, frozen=True):
     """One Retail API item that maps to a live option."""
 
     option: str
@@ -255,8 +255,7 @@ def _rebase(link: str, base: str, api: str) -> str:
     return urlunsplit((target.scheme, target.netloc, target.path.rstrip("/") + parts.path, parts.query, ""))
 
 
-@dataclass(frozen=True, slots=True)
-class _Page:
+class _Page(msgspec.Struct, frozen=True):
     items: list[dict[str, Any]]
     next_link: str | None
 

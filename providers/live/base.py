@@ -16,9 +16,9 @@ Error tree (httpx-style: catch the base, or a specific case):
 from __future__ import annotations
 
 import os
+import msgspec
 import random
 import time
-from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Callable, Mapping, Protocol, TypeVar
 
@@ -54,8 +54,7 @@ class MalformedResponse(ProviderError):
     """The response does not have the shape the provider documents."""
 
 
-@dataclass(frozen=True, slots=True)
-class LiveQuote:
+class LiveQuote(msgspec.Struct, frozen=True):
     """One hourly price, as a provider's API gave it (after converting terms to hourly)."""
 
     provider: str  # aws | gcp | azure
@@ -68,8 +67,7 @@ class LiveQuote:
     detail: str = ""  # how the number was made, e.g. "median of 4 zones; cheapest us-east-1c $0.0380"
 
 
-@dataclass(frozen=True, slots=True)
-class Timeouts:
+class Timeouts(msgspec.Struct, frozen=True):
     """Named, finite timeouts in seconds for every live call."""
 
     connect: float = 3.0
@@ -78,8 +76,7 @@ class Timeouts:
     lookup: float = 30.0
 
 
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
+class RetryPolicy(msgspec.Struct, frozen=True):
     """Exponential backoff with full jitter for throttling (429/Throttling*) and 5xx."""
 
     attempts: int = 4
@@ -122,14 +119,13 @@ ENDPOINT_KEYS = ("aws_pricing", "aws_ec2", "aws_ce", "gcp_billing", "azure_retai
 _AWS_ENV = {"aws_pricing": "AWS_ENDPOINT_URL_PRICING", "aws_ec2": "AWS_ENDPOINT_URL_EC2", "aws_ce": "AWS_ENDPOINT_URL_COST_EXPLORER"}
 
 
-@dataclass(frozen=True, slots=True)
-class Endpoints:
+class Endpoints(msgspec.Struct, frozen=True):
     """Base URLs that replace the providers' public endpoints (tests, proxies, GovCloud...).
 
     From `settings.endpoints` in tollgate.yaml; an AWS key that is unset falls back to boto3's
     standard `AWS_ENDPOINT_URL_<SERVICE>` variable (boto3 also honours it by itself)."""
 
-    urls: Mapping[str, str] = field(default_factory=dict)
+    urls: Mapping[str, str] = msgspec.field(default_factory=dict)
 
     def get(self, key: str) -> str | None:
         if key not in ENDPOINT_KEYS:
@@ -142,11 +138,10 @@ class Endpoints:
         return value.rstrip("/") if value else None
 
 
-@dataclass(frozen=True, slots=True)
-class ClientSettings:
-    endpoints: Endpoints = field(default_factory=Endpoints)
-    timeouts: Timeouts = field(default_factory=Timeouts)
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
+class ClientSettings(msgspec.Struct, frozen=True):
+    endpoints: Endpoints = msgspec.field(default_factory=Endpoints)
+    timeouts: Timeouts = msgspec.field(default_factory=Timeouts)
+    retry: RetryPolicy = msgspec.field(default_factory=RetryPolicy)
 
 
 class SpecLookup(Protocol):
@@ -155,8 +150,7 @@ class SpecLookup(Protocol):
     def __call__(self, provider: str, instance_type: str) -> "MachineShape | None": ...
 
 
-@dataclass(frozen=True, slots=True)
-class MachineShape:
+class MachineShape(msgspec.Struct, frozen=True):
     vcpu: float
     memory_gib: float
     gpu_count: float
@@ -174,8 +168,7 @@ class LivePriceClient(Protocol):
     def fetch(self, region: str, instance_type: str, options: frozenset[str]) -> list[LiveQuote]: ...
 
 
-@dataclass(frozen=True, slots=True)
-class Spend:
+class Spend(msgspec.Struct, frozen=True):
     """Month-to-date actual spend from a billing API."""
 
     provider: str
@@ -183,7 +176,7 @@ class Spend:
     period_start: str  # YYYY-MM-DD
     period_end: str  # YYYY-MM-DD (exclusive, as the APIs report it)
     api: str  # "aws-ce" | "azure-costmanagement"
-    filter: Mapping[str, str] = field(default_factory=dict)
+    filter: Mapping[str, str] = msgspec.field(default_factory=dict)
 
 
 class SpendClient(Protocol):

@@ -13,9 +13,10 @@ import contextlib
 import datetime as dt
 import sqlite3
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator, Mapping
+
+import msgspec
 
 from tollgate.engine.errors import ProviderError
 from tollgate.providers.live.base import ON_DEMAND, RESERVED_1Y, RESERVED_3Y, SPOT, LiveQuote
@@ -57,8 +58,7 @@ class PriceCacheError(ProviderError):
         super().__init__(f"price cache {path}", problem)
 
 
-@dataclass(frozen=True, slots=True)
-class CachedPrice:
+class CachedPrice(msgspec.Struct, frozen=True):
     quote: LiveQuote
     fetched_at: float  # unix seconds
 
@@ -70,8 +70,7 @@ class CachedPrice:
         return iso_minutes(self.fetched_at)
 
 
-@dataclass(frozen=True, slots=True)
-class CacheKey:
+class CacheKey(msgspec.Struct, frozen=True):
     provider: str
     region: str
     instance_type: str
@@ -86,10 +85,9 @@ def iso_minutes(timestamp: float) -> str:
     return dt.datetime.fromtimestamp(timestamp, dt.timezone.utc).strftime("%Y-%m-%dT%H:%MZ")
 
 
-@dataclass(slots=True)
-class PriceCache:
+class PriceCache(msgspec.Struct):
     path: Path
-    ttls: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_TTLS))
+    ttls: Mapping[str, float] = msgspec.field(default_factory=lambda: dict(DEFAULT_TTLS))
     _connection: sqlite3.Connection | None = None
 
     # --- reading ------------------------------------------------------------------------------

@@ -11,10 +11,10 @@ Specs (vCPU, memory, GPUs) are carried over: the price APIs do not describe GPUs
 from __future__ import annotations
 
 import csv
+import msgspec
 import datetime as dt
 import gzip
 import tempfile
-from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -27,13 +27,12 @@ from tollgate.providers.live.source import API_NAMES, LayeredPriceSource
 CATALOG_DIR = Path(__file__).resolve().parents[1] / "catalog"
 
 
-@dataclass(slots=True)
-class RefreshSummary:
+class RefreshSummary(msgspec.Struct):
     lookups: int = 0
     live_cells: int = 0
     kept_cells: int = 0
-    problems: list[str] = field(default_factory=list)
-    build: dict[str, object] = field(default_factory=dict)
+    problems: list[str] = msgspec.field(default_factory=list)
+    build: dict[str, object] = msgspec.field(default_factory=dict)
 
 
 def _shard_lines(catalog_dir: Path, provider: str) -> Iterator[list[str]]:

@@ -7,21 +7,21 @@ check of an AWS-only plan never imports google-cloud or azure.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
 from typing import Any, Callable
+
+import msgspec
 
 from tollgate.providers.live.base import ClientSettings, LivePriceClient, MachineShape, ProviderUnavailable, SpendClient
 
 _INSTALL_HINT = "install the live extra: pip install 'tollgate[live]'"
 
 
-@dataclass(slots=True)
-class DefaultClientFactory:
+class DefaultClientFactory(msgspec.Struct):
     settings: ClientSettings
     shape_lookup: Callable[[str, str], MachineShape | None]
-    _price_clients: dict[str, LivePriceClient] = field(default_factory=dict)
-    _spend_clients: dict[str, SpendClient] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _price_clients: dict[str, LivePriceClient] = msgspec.field(default_factory=dict)
+    _spend_clients: dict[str, SpendClient] = msgspec.field(default_factory=dict)
+    _lock: threading.Lock = msgspec.field(default_factory=threading.Lock)
 
     def price_client(self, provider: str) -> LivePriceClient:
         with self._lock:  # the pool's threads ask at once; build each client exactly once

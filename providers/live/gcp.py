@@ -18,9 +18,10 @@ import functools
 import re
 import threading
 import time
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
+
+import msgspec
 
 from tollgate.engine.gpus import GCP_ACCELERATOR_MODELS
 from tollgate.providers.live.base import (
@@ -117,8 +118,7 @@ RateKey = tuple[str, str, str, str]  # (family, resource "core"|"ram"|"gpu:<acce
 ShapeFunction = Callable[[str, str], "MachineShape | None"]
 
 
-@dataclass(frozen=True, slots=True)
-class SkuKind:
+class SkuKind(msgspec.Struct, frozen=True):
     """What a SKU prices: one resource of one family, in the unit that resource must be sold in."""
 
     family: str
@@ -126,8 +126,7 @@ class SkuKind:
     unit: str
 
 
-@dataclass(frozen=True, slots=True)
-class Rate:
+class Rate(msgspec.Struct, frozen=True):
     """One USD price per unit-hour, with where it came from."""
 
     usd: Decimal
@@ -137,8 +136,7 @@ class Rate:
     conversion: str = ""  # "IDR at 14999.999925 per USD" when the SKU was not priced in USD
 
 
-@dataclass(frozen=True, slots=True)
-class Part:
+class Part(msgspec.Struct, frozen=True):
     """One term of a composed machine price."""
 
     family: str

@@ -15,8 +15,9 @@ import datetime as dt
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from typing import Callable, Collection, Mapping, Protocol
+
+import msgspec
 
 from tollgate.engine.money import Money
 from tollgate.engine.prices import InstanceSpec, PriceLookup, PriceMiss, PriceQuote, PriceResult, PriceSource, SourceInfo, SpendQuote
@@ -67,27 +68,23 @@ class ClientFactory(Protocol):
     def spend_client(self, provider: str) -> SpendClient: ...
 
 
-@dataclass(frozen=True, slots=True)
-class _NoOffer:
+class _NoOffer(msgspec.Struct, frozen=True):
     api: str
 
 
-@dataclass(frozen=True, slots=True)
-class _Failed:
+class _Failed(msgspec.Struct, frozen=True):
     error: ProviderError
 
 
 _Outcome = LiveQuote | _NoOffer | _Failed
 
 
-@dataclass(slots=True)
-class _Problem:
+class _Problem(msgspec.Struct):
     message: str
     lookups: int = 0
 
 
-@dataclass(slots=True)
-class LayeredPriceSource:
+class LayeredPriceSource(msgspec.Struct):
     mode: str  # "live" | "cached"
     bundled: PriceSource
     cache: PriceCache | None
@@ -95,12 +92,12 @@ class LayeredPriceSource:
     progress: ProgressFactory | None = None
     max_workers: int = MAX_CONCURRENT_LOOKUPS
     clock: Callable[[], float] = time.time
-    _outcomes: dict[CacheKey, _Outcome] = field(default_factory=dict)
+    _outcomes: dict[CacheKey, _Outcome] = msgspec.field(default_factory=dict)
     _fetched_at: float = 0.0
-    _served: dict[str, float] = field(default_factory=dict)  # "live:aws-pricing" -> oldest as-of served
-    _problems: dict[str, _Problem] = field(default_factory=dict)
-    _outages: dict[str, tuple[int, ProviderError]] = field(default_factory=dict)  # provider -> (failures in a row, last)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _served: dict[str, float] = msgspec.field(default_factory=dict)  # "live:aws-pricing" -> oldest as-of served
+    _problems: dict[str, _Problem] = msgspec.field(default_factory=dict)
+    _outages: dict[str, tuple[int, ProviderError]] = msgspec.field(default_factory=dict)  # provider -> (failures in a row, last)
+    _lock: threading.Lock = msgspec.field(default_factory=threading.Lock)
 
     # --- PriceSource --------------------------------------------------------------------------
 

@@ -9,7 +9,6 @@ and what the policy must report about them.
 
 from __future__ import annotations
 
-import dataclasses
 import typing
 from pathlib import Path
 from typing import Any
@@ -237,7 +236,7 @@ def registry_problems() -> list[str]:
             problems.append(f"{rule_id}: the evaluator has no docstring (the rule's documentation)")
         # The engine's class is registered; its pydantic twin in engine.config is the schema.
         model = getattr(config, getattr(rule.schema, "__name__", ""), None)
-        if not (dataclasses.is_dataclass(rule.schema) and isinstance(rule.schema, type) and issubclass(rule.schema, config_types.PolicyBase)):
+        if not (isinstance(rule.schema, type) and issubclass(rule.schema, config_types.PolicyBase)):
             problems.append(f"{rule_id}: {rule.schema!r} is not a policy class of engine.config_types")
         elif not (isinstance(model, type) and issubclass(model, BaseModel)):
             problems.append(f"{rule_id}: engine.config has no pydantic model named {rule.schema.__name__}")

@@ -3,10 +3,10 @@
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 from pathlib import Path
 
+import msgspec
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -325,7 +325,7 @@ def test_unknown_level_is_an_error() -> None:
 
 def test_spot_for_the_on_demand_part_of_a_mixed_batch_group() -> None:
     # 4 x g5.xlarge, 2 on demand + 2 spot; the 2 on-demand move to spot: 2 x (1.006 - 0.52312) x 730 = 705.00
-    group = dataclasses.replace(
+    group = msgspec.structs.replace(
         request("aws_autoscaling_group.train", "aws", "us-east-1", "g5.xlarge", Quantity(4, 2, 8), workload="batch"),
         purchase_mix=PurchaseMix(2, 2),
     )
@@ -339,7 +339,7 @@ def test_spot_for_the_on_demand_part_of_a_mixed_batch_group() -> None:
 
 def test_commitment_for_a_fixed_multi_type_online_group_says_what_it_covers() -> None:
     # 3 x m5.xlarge (first of m5.xlarge, m5a.xlarge) on demand 0.192, 1-year reserved 0.1129: 3 x 0.0791 x 730 = 173.23
-    group = dataclasses.replace(
+    group = msgspec.structs.replace(
         request("aws_eks_node_group.web", "aws", "us-east-1", "m5.xlarge", 3, workload="online"),
         instance_types=("m5.xlarge", "m5a.xlarge"),
     )
@@ -350,7 +350,7 @@ def test_commitment_for_a_fixed_multi_type_online_group_says_what_it_covers() ->
 
 
 def test_no_commitment_for_the_on_demand_part_of_a_scaling_mixed_group() -> None:
-    group = dataclasses.replace(
+    group = msgspec.structs.replace(
         request("aws_autoscaling_group.web", "aws", "us-east-1", "m5.xlarge", Quantity(4, 2, 8), workload="online"),
         purchase_mix=PurchaseMix(2, 2),
     )

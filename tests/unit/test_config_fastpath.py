@@ -5,7 +5,6 @@ same values; what pydantic would reject or coerce, the fast path leaves to pydan
 from __future__ import annotations
 
 import copy
-import dataclasses
 import datetime as dt
 import json
 import os
@@ -17,6 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -101,8 +101,8 @@ def assert_agrees(data: Any) -> bool:
 
 
 def _typed(value: Any) -> Any:
-    if dataclasses.is_dataclass(value):
-        return (type(value).__name__, [(f.name, _typed(getattr(value, f.name))) for f in dataclasses.fields(value)])
+    if isinstance(value, msgspec.Struct):
+        return (type(value).__name__, [(name, _typed(getattr(value, name))) for name in value.__struct_fields__])
     if isinstance(value, list):
         return [_typed(v) for v in value]
     if isinstance(value, dict):
@@ -118,14 +118,14 @@ def test_each_engine_class_has_the_fields_and_defaults_of_its_pydantic_model(nam
     engine_class = config_types.CLASSES[name]
     model = getattr(config, name)
     assert issubclass(model, BaseModel)
-    engine_fields = {f.name: f for f in dataclasses.fields(engine_class)}
+    engine_fields = {f.name: f for f in msgspec.structs.fields(engine_class)}
     assert set(engine_fields) == set(model.model_fields), f"{name}: keys differ between engine.config_types and engine.config"
     for field_name, info in model.model_fields.items():
         spec = engine_fields[field_name]
         if info.is_required():
-            assert spec.default is dataclasses.MISSING and spec.default_factory is dataclasses.MISSING or field_name == "type"
+            assert spec.required or field_name == "type"
             continue
-        default = spec.default_factory() if spec.default_factory is not dataclasses.MISSING else spec.default
+        default = spec.default_factory() if spec.default_factory is not msgspec.NODEFAULT else spec.default
         expected = info.get_default(call_default_factory=True)
         assert _typed(runtime(expected) if isinstance(expected, BaseModel) else expected) == _typed(default), f"{name}.{field_name}"
 
@@ -134,7 +134,7 @@ def test_the_policy_types_are_the_same_on_both_sides():
     union = config.Policy.__origin__.__args__  # Annotated[Union[...], Field(discriminator=...)]
     assert {m.__name__ for m in union} == {c.__name__ for c in config_types.POLICY_CLASSES.values()}
     for type_name, cls in config_types.POLICY_CLASSES.items():
-        assert cls.__dataclass_fields__["type"].default == type_name
+        assert {f.name: f.default for f in msgspec.structs.fields(cls)}["type"] == type_name
 
 
 # --- files that need no pydantic -----------------------------------------------------------------
