@@ -13,6 +13,7 @@ from typing import Any, Iterator
 
 import msgspec
 import yaml
+
 from tollgate.engine.errors import InputError
 
 # The C loader is ~10x faster; fall back when PyYAML was built without libyaml.
