@@ -12,7 +12,6 @@ import json
 import socket
 import subprocess
 import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
@@ -353,12 +352,10 @@ def test_retries_stop_at_the_lookup_limit(fake: GcpBillingFake) -> None:
 
 def test_a_hang_past_the_read_timeout_is_a_timeout(fake: GcpBillingFake) -> None:
     fake.fail_next(hang(5.0))
-    started = time.monotonic()
-
+    # Without the read timeout the fake answers after 5 s with an empty page: no error at all.
     with pytest.raises(ProviderTimeout) as caught:
         make_client(fake.url).fetch("us-central1", "n2-standard-4", ALL)
 
-    assert time.monotonic() - started < 4.0  # a timeout guard: cut at the 0.5 s read timeout, not the 5 s hang
     assert "0.5s read timeout" in str(caught.value)
     assert len(fake.sku_requests()) == 1  # a timeout is not retried: the lookup budget is shared
 
