@@ -86,6 +86,8 @@ def parse_policy_file(path: str, text: str) -> PolicyFile:
         raise ConfigError(path, f"invalid YAML: {error.problem or error}", line) from None
     except yaml.YAMLError as error:
         raise ConfigError(path, f"invalid YAML: {error}") from None
+    except ValueError as error:  # a scalar PyYAML resolves but cannot build: 2020-13-45, a 5,000-digit number
+        raise ConfigError(path, f"invalid YAML: a value cannot be read: {str(error).split(';')[0]}") from None
     finally:
         loader.dispose()
     if data is None:

@@ -19,6 +19,7 @@ from tollgate.engine.errors import InputError
 # The C loader is ~10x faster; fall back when PyYAML was built without libyaml.
 _BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
+_MAX_INT_DIGITS = 4300  # Python's int() limit on decimal strings (sys.get_int_max_str_digits)
 _STR = "tag:yaml.org,2002:str"
 _INT = "tag:yaml.org,2002:int"
 _BOOL = "tag:yaml.org,2002:bool"
@@ -73,7 +74,7 @@ class _Builder:
             if tag == _STR:
                 return node.value
             value = node.value
-            if tag == _INT and value.isdigit() and (value[0] != "0" or value == "0"):  # "0755" is octal in YAML 1.1
+            if tag == _INT and value.isdigit() and (value[0] != "0" or value == "0") and len(value) <= _MAX_INT_DIGITS:  # "0755" is octal in YAML 1.1
                 return int(value)
             if tag == _NULL:
                 return None
@@ -113,6 +114,11 @@ class _Builder:
         loader = self._loader
         try:
             return loader.construct_object(node, deep=True)
+        except ValueError as error:  # e.g. an integer longer than Python converts (4,300 digits)
+            written = str(node.value)
+            shown = repr(written) if len(written) <= 40 else repr(written[:40]) + "…"
+            problem = f"cannot read the value {shown}: {str(error).split(';')[0]}"
+            raise yaml.constructor.ConstructorError(None, None, problem, node.start_mark) from None
         finally:
             loader.constructed_objects = {}
             loader.recursive_objects = {}

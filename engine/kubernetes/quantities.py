@@ -34,14 +34,22 @@ def placeholder_in(value: object) -> str | None:
     return found.group(0) if found else None
 
 
+# Kubernetes reads a quantity's value as an int64; past that it is not a request anyone means, and
+# an exponent like 1e-99999999 would make Fraction build a 300-million-bit integer.
+_LARGEST = Fraction(2**63 - 1)
+_MAX_EXPONENT = 30
+
+
 def parse_quantity(value: object) -> Fraction:
     """A Kubernetes quantity as an exact number of base units (cores, bytes, devices)."""
     if isinstance(value, bool):
         raise QuantityError(f"{value!r} is not a quantity")
     if isinstance(value, int):
-        return Fraction(value)
+        return _in_range(Fraction(value), value)
     if isinstance(value, float):
-        return Fraction(repr(value))
+        if value != value or value in (float("inf"), float("-inf")):
+            raise QuantityError(f"{value!r} is not a quantity")
+        return _in_range(Fraction(repr(value)), value)
     if not isinstance(value, str):
         raise QuantityError(f"{value!r} is not a quantity")
     return _parse_text(value)
@@ -51,14 +59,29 @@ def parse_quantity(value: object) -> Fraction:
 def _parse_text(value: str) -> Fraction:
     match = _QUANTITY_RE.match(value)
     if not match:
-        raise QuantityError(f"{value!r} is not a quantity")
+        raise QuantityError(f"{_shown(value)} is not a quantity")
     number, suffix = match.groups()
+    digits, _, exponent = number.lower().partition("e")
+    if len(digits) > 40 or len(exponent) > 8 or exponent and abs(int(exponent)) > _MAX_EXPONENT:
+        raise QuantityError(f"{_shown(value)} is out of range for a Kubernetes quantity")
     if suffix in _BINARY:
-        return Fraction(number) * _BINARY[suffix]
+        return _in_range(Fraction(number) * _BINARY[suffix], value)
     if suffix in _DECIMAL:
-        return Fraction(number) * _DECIMAL[suffix]
+        return _in_range(Fraction(number) * _DECIMAL[suffix], value)
     # "1e3" is caught by the number; anything else ("10GB", "2x") is not a Kubernetes quantity.
     raise QuantityError(f"{value!r} has an unknown suffix {suffix!r}")
+
+
+def _in_range(quantity: Fraction, written: object) -> Fraction:
+    if abs(quantity) > _LARGEST:
+        raise QuantityError(f"{_shown(written)} is out of range for a Kubernetes quantity")
+    return quantity
+
+
+def _shown(value: object) -> str:
+    """The value as the report quotes it: a runaway string is cut, not copied whole."""
+    text = repr(value)
+    return text if len(text) <= 42 else text[:40] + "…"
 
 
 def parse_count(value: object) -> int | None:

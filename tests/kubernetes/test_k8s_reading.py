@@ -765,3 +765,21 @@ def test_generic_crd_pod_templates_inside_lists_take_their_own_replicas(tmp_path
     )
     assert [(r.component, r.quantity.desired) for r in requests] == [("stages[0]", 2), ("stages[1]", 1)]
     assert any("no replicas field, so 1 pod" in n for n in requests[1].notes)
+
+
+@pytest.mark.parametrize(
+    ("written", "problem"),
+    [
+        ("1e400", "'1e400' is out of range for a Kubernetes quantity"),
+        ("1e-99999999", "'1e-99999999' is out of range for a Kubernetes quantity"),  # never expanded into a huge integer
+        ("'" + "9" * 5000 + "'", "'" + "9" * 39 + "… is out of range for a Kubernetes quantity"),  # quoted cut short
+        (".inf", "inf is not a quantity"),
+        ("100000000000000000000000", "100000000000000000000000 is out of range for a Kubernetes quantity"),
+    ],
+    ids=["1e400", "tiny exponent", "5000 digits", "infinity", "above int64"],
+)
+def test_an_absurd_quantity_leaves_the_memory_unknown_with_the_reason(tmp_path, written, problem):
+    request = one(tmp_path, deployment(container(requests=f"cpu: '1', memory: {written}")))
+    assert "memory" in request.unknowns
+    assert request.pod is not None and request.pod.memory_gib is None and request.pod.cpu == 1.0
+    assert any(note.endswith(f"memory: {problem}") for note in request.notes), request.notes

@@ -76,6 +76,20 @@ def test_a_custom_tag_is_one_input_error_naming_the_line() -> None:
         documents("a: 1\nb: !Ref thing\n")
 
 
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("kind: Pod\ncreated: 2020-13-45\n", "x.yaml: invalid YAML at line 2: cannot read the value '2020-13-45': month must be in 1..12"),
+        ("kind: Pod\nn: " + "9" * 5000 + "\n", "x.yaml: invalid YAML at line 2: cannot read the value '" + "9" * 40 + "'…: Exceeds the limit (4300 digits)"),
+    ],
+    ids=["a date with month 13", "an integer of 5000 digits"],
+)
+def test_a_value_pyyaml_resolves_but_cannot_build_is_one_input_error_naming_the_line(text: str, problem: str) -> None:
+    with pytest.raises(InputError) as raised:
+        documents(text)
+    assert str(raised.value).startswith(problem)
+
+
 def test_a_bare_equals_sign_as_a_value_is_an_input_error_as_in_pyyaml() -> None:
     with pytest.raises(InputError, match="x.yaml: invalid YAML"):
         documents("x: =\n")

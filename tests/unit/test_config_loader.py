@@ -660,3 +660,15 @@ def test_cli_policies_with_a_bad_config_exits_2(tmp_path, capsys):
     assert main(["policies", "--config", str(bad)]) == 2
     _, err = capsys.readouterr()
     assert err.strip() == f"tollgate: error: {bad}:2: bogus: unknown key (not part of the tollgate.yaml schema; see `tollgate schema`)"
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [("2020-13-45", "month must be in 1..12"), ("9" * 5000, "Exceeds the limit (4300 digits)")],
+    ids=["a date with month 13", "an integer of 5000 digits"],
+)
+def test_a_value_yaml_cannot_build_is_a_config_error_not_a_crash(value: str, problem: str) -> None:
+    text = f"version: 1\nexceptions:\n  - {{policy: p, resource: r, reason: x, expires: {value}}}\n"
+    with pytest.raises(ConfigError) as raised:
+        parse_policy_file("t.yaml", text)
+    assert str(raised.value).startswith(f"t.yaml: invalid YAML: a value cannot be read: {problem}")
