@@ -429,10 +429,17 @@ class GcpPriceClient:
             if remaining <= 0:
                 raise ProviderTimeout(API, f"the SKU download ran past the {timeouts.lookup:g}s lookup limit")
             attempts += 1
+            cut_by_lookup = remaining < timeouts.read
             timeout = _ConnectAndReadTimeout(timeouts.connect, min(timeouts.read, remaining))
-            # retry=None: the retrying is ours (finite attempts, jitter, one deadline for all pages).
-            pager = catalog.list_skus(request=request, retry=None, timeout=timeout)
-            return next(iter(pager.pages))  # the first "page" is the response just received
+            try:
+                # retry=None: the retrying is ours (finite attempts, jitter, one deadline for all pages).
+                pager = catalog.list_skus(request=request, retry=None, timeout=timeout)
+                return next(iter(pager.pages))  # the first "page" is the response just received
+            except Exception as error:
+                if cut_by_lookup and _is_timeout(error):
+                    # The wait was what was left of the lookup, not the read timeout: say so.
+                    raise ProviderTimeout(API, f"the SKU download ran past the {timeouts.lookup:g}s lookup limit") from error
+                raise
 
         def sleep(seconds: float) -> None:
             if time.monotonic() + seconds >= deadline:
@@ -499,6 +506,12 @@ def _retryable(error: Exception) -> bool:
     return isinstance(error, requests.exceptions.ConnectionError) and not _is_read_timeout(error)
 
 
+def _is_timeout(error: Exception) -> bool:
+    import requests
+
+    return isinstance(error, requests.exceptions.Timeout) or _is_read_timeout(error)
+
+
 def _is_read_timeout(error: Exception) -> bool:
     """requests reports a read timeout that hits mid-body as a ConnectionError wrapping urllib3's."""
     import requests
@@ -531,7 +544,7 @@ def _translate(error: Exception, attempts: int, settings: ClientSettings) -> Pro
         if isinstance(error, api.TooManyRequests) or (isinstance(code, int) and code >= 500):
             return ProviderUnavailable(API, message)
         return ProviderError(API, message)
-    if isinstance(error, requests.exceptions.Timeout) or _is_read_timeout(error):
+    if _is_timeout(error):
         return ProviderTimeout(API, f"no answer within the {settings.timeouts.read:g}s read timeout")
     if isinstance(error, requests.exceptions.RequestException):
         return ProviderUnavailable(API, f"connection failed{tries}: {one_line(error)}")

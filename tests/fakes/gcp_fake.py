@@ -114,6 +114,9 @@ class GcpBillingFake:
         self.skus.clear()
         self.page_size = None
         self.server.latency = 0.0
+        if self.server.gate is not None:
+            self.server.gate.set()  # release anything a failed test left waiting
+            self.server.gate = None
         with self.server._lock:
             self.server.faults.clear()
             self.server.requests.clear()

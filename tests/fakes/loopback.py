@@ -62,6 +62,7 @@ class Fault:
 
 
 Handler = Callable[[Request], Reply]
+HOLD_LIMIT = 30.0  # a held answer goes out after this anyway, so a broken test fails instead of hanging
 
 
 class LoopbackServer:
@@ -70,6 +71,7 @@ class LoopbackServer:
         self.latency = latency
         self.faults: list[Fault] = []
         self.requests: list[Request] = []
+        self.gate: threading.Event | None = None  # set by hold(): answers wait until it is set
         self._lock = threading.Lock()
         self.cert_file: str | None = None
         server = self
@@ -88,6 +90,9 @@ class LoopbackServer:
                 with server._lock:
                     server.requests.append(request)
                     fault = server.faults.pop(0) if server.faults else None
+                gate = server.gate
+                if gate is not None:
+                    gate.wait(HOLD_LIMIT)
                 if server.latency:
                     time.sleep(server.latency)
                 if fault is not None:
@@ -139,6 +144,19 @@ class LoopbackServer:
     def fail_next(self, *faults: Fault) -> None:
         with self._lock:
             self.faults.extend(faults)
+
+    def hold(self) -> threading.Event:
+        """Keep every answer waiting until the returned event is set, so a test can line callers up
+        behind an in-flight request without guessing how long they take to arrive."""
+        self.gate = threading.Event()
+        return self.gate
+
+    def wait_for_requests(self, count: int, path: str | None = None, limit: float = HOLD_LIMIT) -> None:
+        """Block until `count` requests (to `path`, if given) have arrived; AssertionError after `limit`."""
+        give_up = time.monotonic() + limit
+        while sum(1 for request in self.requests if path is None or request.path == path) < count:
+            assert time.monotonic() < give_up, f"fewer than {count} requests arrived within {limit:g}s"
+            time.sleep(0.005)
 
 
 _CERT_CACHE: dict[str, tuple[str, str]] = {}
