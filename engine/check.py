@@ -76,12 +76,15 @@ def read_requests(
     hcl_directories: dict[str, None] = {}
     for item in collect_inputs(paths, lenient):
         if item.kind is InputKind.PLAN:
-            from tollgate.engine.terraform.plan_reader import read_plan_requests
+            from tollgate.engine.terraform.plan_reader import read_plan_requests, read_plan_stream
 
-            result.add(None, read_plan_requests(item.path))
+            result.add(None, read_plan_requests(item.path) if item.data is None else read_plan_stream(item.path, item.data))
             result.inputs.append(item.path)
         elif item.kind is InputKind.HCL:
             hcl_directories.setdefault(os.path.dirname(item.path) or ".", None)
+        elif item.data is not None:  # a stream: nothing to key a cache on, and it is read already
+            result.add(None, _read_manifest_stream(item.path, item.data, cluster, prices))
+            result.inputs.append(item.path)
         else:
             result.add(*_cached(cache, "manifest", [item.path], repr(cluster), partial(_read_manifest, item.path, cluster, prices)))
             result.inputs.append(item.path)
@@ -98,6 +101,13 @@ def _read_manifest(path: str, cluster: Cluster | None, prices: PriceSource | Non
     requests: list[ComputeRequest] = read_manifest_requests(path, cluster)
     # Karpenter NodePools list their candidate types by scanning the catalog: do it here, where
     # the result is cached with the file (the catalog is part of the cache key via the version).
+    return prepare_node_pools(requests, prices) if prices is not None else requests
+
+
+def _read_manifest_stream(name: str, data: bytes, cluster: Cluster | None, prices: PriceSource | None) -> list[ComputeRequest]:
+    from tollgate.engine.kubernetes.reader import read_manifest_stream
+
+    requests: list[ComputeRequest] = read_manifest_stream(data, name, cluster)
     return prepare_node_pools(requests, prices) if prices is not None else requests
 
 

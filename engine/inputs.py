@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import re
+import stat
+import sys
 from enum import Enum
 
 import msgspec
@@ -14,6 +16,7 @@ _SKIP_DIRS = {".git", ".terraform", "node_modules", "__pycache__", ".venv", ".to
 # Tollgate's own policy files are configuration, never inputs.
 _NOT_INPUTS = {"tollgate.yaml", "tollgate.yml", ".tollgate.yaml", ".pre-commit-config.yaml", ".pre-commit-hooks.yaml"}
 _SNIFF_BYTES = 65536
+STDIN = "-"  # `tollgate check -` reads standard input
 
 
 class InputKind(str, Enum):
@@ -26,6 +29,9 @@ class InputFile(msgspec.Struct, frozen=True):
     path: str
     kind: InputKind
     explicit: bool = True  # named on the command line, not found in a directory walk
+    # The content, when the input is a stream (`-`, a pipe, `<(terraform show -json plan.out)`):
+    # a pipe can be read only once, so it is read here and never opened again.
+    data: bytes | None = None
 
 
 def _sniff(path: str) -> bytes:
@@ -46,6 +52,17 @@ def _sniff(path: str) -> bytes:
     return head
 
 
+def _sniff_bytes(data: bytes) -> bytes:
+    if data[:2] == b"\x1f\x8b":
+        import zlib
+
+        try:
+            return zlib.decompressobj(wbits=zlib.MAX_WBITS | 16).decompress(data, _SNIFF_BYTES)
+        except zlib.error:
+            return b""
+    return data[:_SNIFF_BYTES]
+
+
 def _normalized_head(head: bytes) -> bytes:
     if head[:2] in (b"\xff\xfe", b"\xfe\xff") or (len(head) > 1 and (head[0] == 0 or head[1] == 0)):
         try:
@@ -55,12 +72,13 @@ def _normalized_head(head: bytes) -> bytes:
     return head.removeprefix(b"\xef\xbb\xbf")
 
 
-def classify(path: str) -> InputKind | None:
-    """What a file is, from its name and its first bytes; None for files Tollgate does not read."""
+def classify(path: str, data: bytes | None = None) -> InputKind | None:
+    """What a file is, from its name and its first bytes (`data`: the content already read from a
+    stream); None for files Tollgate does not read."""
     name = os.path.basename(path).lower()
     if name.endswith((".tf", ".tfvars")):
         return InputKind.HCL
-    head = _normalized_head(_sniff(path)).lstrip()
+    head = _normalized_head(_sniff(path) if data is None else _sniff_bytes(data)).lstrip()
     if name.endswith((".yaml", ".yml")):
         # Only Kubernetes objects: a CI workflow or a compose file is not an input.
         return InputKind.MANIFEST if _looks_like_manifest(head) else None
@@ -68,6 +86,10 @@ def classify(path: str) -> InputKind | None:
         return InputKind.PLAN
     if name.endswith((".json", ".json.gz")) and head.startswith(b"{") and b'"terraform_version"' in head:
         return InputKind.PLAN
+    if head.startswith(b"{") and _looks_like_json_manifest(head):
+        return InputKind.MANIFEST  # `kubectl get -o json` output (JSON is YAML to the manifest reader)
+    if data is not None and _looks_like_manifest(head):
+        return InputKind.MANIFEST  # a stream has no name to go by: its content decides
     return None
 
 
@@ -75,17 +97,32 @@ _API_VERSION_RE = re.compile(rb"^\s*apiVersion\s*:", re.MULTILINE)
 _KIND_RE = re.compile(rb"^\s*kind\s*:", re.MULTILINE)
 
 
+# kubectl writes apiVersion first (sorted keys); hand-written JSON usually starts with one of the two.
+_JSON_FIRST_KEY_RE = re.compile(rb'^\{\s*"(?:apiVersion|kind)"\s*:')
+_JSON_API_VERSION_RE = re.compile(rb'"apiVersion"\s*:')
+_JSON_KIND_RE = re.compile(rb'"kind"\s*:')
+
+
 def _looks_like_manifest(head: bytes) -> bool:
+    if head.startswith(b"{"):
+        return _looks_like_json_manifest(head)
     return bool(_API_VERSION_RE.search(head) and _KIND_RE.search(head))
+
+
+def _looks_like_json_manifest(head: bytes) -> bool:
+    return bool(_JSON_FIRST_KEY_RE.match(head) and _JSON_API_VERSION_RE.search(head) and _JSON_KIND_RE.search(head))
 
 
 def collect_inputs(paths: list[str], lenient: bool = False) -> list[InputFile]:
     """Expand paths into input files. A named file must be readable as some input; in a directory,
     files Tollgate does not read are skipped. `lenient` (a hook's changed-file list) skips named
-    files that are not inputs, and deleted ones, instead of failing."""
+    files that are not inputs, and deleted ones, instead of failing. `-`, a pipe or a device is
+    read once, here, as a stream."""
     found: list[InputFile] = []
     for path in paths:
-        if os.path.isdir(path):
+        if path == STDIN or _is_stream(path):
+            found.append(_stream_input(path))
+        elif os.path.isdir(path):
             found.extend(_walk(path))
         elif os.path.exists(path):
             if lenient and os.path.basename(path).lower() in _NOT_INPUTS:
@@ -101,6 +138,37 @@ def collect_inputs(paths: list[str], lenient: bool = False) -> list[InputFile]:
     return found
 
 
+def _is_stream(path: str) -> bool:
+    """A pipe, socket or character device (/dev/stdin, /dev/fd/63): not a file to open twice."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+
+def _stream_input(path: str) -> InputFile:
+    from tollgate.engine.terraform.plan_file import MAX_INPUT_ENV, max_input_bytes
+
+    limit = max_input_bytes()
+    try:
+        if path == STDIN:
+            data = sys.stdin.buffer.read(limit + 1)
+        else:
+            with open(path, "rb") as handle:
+                data = handle.read(limit + 1)
+    except OSError as error:
+        raise InputError(path, f"cannot be read: {error.strerror or error}") from None
+    if len(data) > limit:
+        raise InputError(path, f"is more than {limit:,} bytes; set {MAX_INPUT_ENV} to raise the limit")
+    kind = classify(path, data)
+    if kind is None:
+        raise InputError(path, _why_not_an_input(path, data))
+    if kind is InputKind.HCL:
+        raise InputError(path, "HCL is read from files in a module directory, not from a stream: pass the directory")
+    return InputFile(path, kind, data=data)
+
+
 def _walk(directory: str) -> list[InputFile]:
     found: list[InputFile] = []
     for root, dirs, files in os.walk(directory):
@@ -112,6 +180,8 @@ def _walk(directory: str) -> list[InputFile]:
             if not lowered.endswith((".json", ".json.gz", ".tfplan", ".tf", ".yaml", ".yml")):
                 continue
             path = os.path.join(root, name)
+            if _is_stream(path):
+                continue  # a named pipe in a tree is nobody's manifest, and reading it would wait forever
             kind = classify(path)
             if kind is not None:
                 found.append(InputFile(path, kind, explicit=False))
@@ -130,8 +200,8 @@ def _drop_configuration_of_plans(found: list[InputFile]) -> list[InputFile]:
     return [f for f in found if not (f.kind is InputKind.HCL and under_a_plan(f.path))]
 
 
-def _why_not_an_input(path: str) -> str:
-    head = _normalized_head(_sniff(path)).lstrip()
+def _why_not_an_input(path: str, data: bytes | None = None) -> str:
+    head = _normalized_head(_sniff(path) if data is None else _sniff_bytes(data)).lstrip()
     if not head:
         return "is empty"
     if os.path.basename(path).lower().endswith((".yaml", ".yml")):

@@ -92,6 +92,13 @@ def read_manifest_requests(
     return read_manifest_bytes(data, path, cluster, default_batch_hours=default_batch_hours)
 
 
+def read_manifest_stream(data: bytes, name: str, cluster: Cluster | None = None) -> list[ComputeRequest]:
+    """A manifest read from standard input or a pipe (already read whole, up to the input limit)."""
+    if len(data) > MAX_MANIFEST_BYTES:
+        raise InputError(name, f"is {len(data)} bytes; manifests over {MAX_MANIFEST_BYTES} bytes are not read")
+    return read_manifest_bytes(data, name, cluster)
+
+
 def read_manifest_bytes(
     data: bytes, source_file: str, cluster: Cluster | None = None, *, default_batch_hours: float | None = None
 ) -> list[ComputeRequest]:

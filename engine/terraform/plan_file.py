@@ -152,8 +152,13 @@ def read_input_bytes(path: str) -> bytes:
         raise InputError(path, "cannot be read: permission denied") from None
     except OSError as error:
         raise InputError(path, f"cannot be read: {error.strerror or error}") from None
+    return decode_input_bytes(path, data)
+
+
+def decode_input_bytes(path: str, data: bytes) -> bytes:
+    """Raw input bytes as UTF-8 JSON bytes: gunzipped (size-limited), BOM stripped, UTF-16 re-encoded."""
     if data[:2] == b"\x1f\x8b":
-        data = _gunzip(path, data, limit)
+        data = _gunzip(path, data, max_input_bytes())
     return to_utf8(path, data)
 
 

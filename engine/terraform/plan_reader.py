@@ -9,7 +9,7 @@ import msgspec
 from tollgate.engine.model import Action, ComputeRequest, SourceLocation
 from tollgate.engine.terraform import resources_aws, resources_azure, resources_gcp  # noqa: F401  (register extractors)
 from tollgate.engine.terraform.plan_context import PlanContext
-from tollgate.engine.terraform.plan_file import Plan, PlanResource, read_plan
+from tollgate.engine.terraform.plan_file import Plan, PlanResource, decode_input_bytes, parse_plan, read_plan
 from tollgate.engine.terraform.source_map import SourceMap
 from tollgate.engine.terraform.view import EXTRACTORS, ResourceView
 
@@ -38,9 +38,17 @@ def read_plan_requests(path: str) -> list[ComputeRequest]:
     return requests_from_plan(plan)
 
 
-def requests_from_plan(plan: Plan) -> list[ComputeRequest]:
+def read_plan_stream(name: str, data: bytes) -> list[ComputeRequest]:
+    """A plan piped in (`terraform show -json plan.out | tollgate check -`). Its configuration is
+    looked for in the working directory, where `terraform show` ran, for file:line and waivers."""
+    plan = parse_plan(name, decode_input_bytes(name, data))
+    return requests_from_plan(plan, configuration_dir=".")
+
+
+def requests_from_plan(plan: Plan, configuration_dir: str | None = None) -> list[ComputeRequest]:
+    """`configuration_dir`: where the root module's .tf files are; default: next to the plan file."""
     context = PlanContext(plan)
-    sources = SourceMap.for_plan(plan.path, context.configuration)
+    sources = SourceMap.for_plan(plan.path, context.configuration, root=configuration_dir)
     requests: list[ComputeRequest] = []
     for resource in plan.resources:
         entry = EXTRACTORS.get(resource.type)

@@ -34,8 +34,8 @@ class SourceMap:
         self._blocks: dict[str, dict[str, BlockInfo]] = {}
 
     @classmethod
-    def for_plan(cls, plan_path: str, configuration: dict[str, Any]) -> SourceMap:
-        root = os.path.dirname(plan_path) or "."
+    def for_plan(cls, plan_path: str, configuration: dict[str, Any], root: str | None = None) -> SourceMap:
+        root = root or os.path.dirname(plan_path) or "."
         module_dirs = {"": root}
         stack: list[tuple[str, str, Any]] = [("", root, configuration.get("root_module"))]
         while stack:
