@@ -20,10 +20,12 @@ class TollgateError(Exception):
 class InputError(TollgateError):
     """An input cannot be read. The message names the file and the problem, in one line."""
 
-    def __init__(self, path: str, problem: str) -> None:
+    def __init__(self, path: str, problem: str, line: int | None = None) -> None:
         self.path = path
         self.problem = problem
-        super().__init__(f"{path}: {problem}")
+        self.line = line
+        where = f"{path}:{line}" if line else path
+        super().__init__(f"{where}: {problem}")
 
 
 class ConfigError(TollgateError):

@@ -127,8 +127,17 @@ def first_unknown(value: Any) -> Unknown | None:
     return None
 
 
+# Past any quantity a configuration means, and float() of it still works: `pow(10, 400)` is an
+# evaluation error (the value is unknown), not an OverflowError in whatever reads it next.
+_NUMBER_LIMIT = 2**1023
+
+
 def _number(value: float | int) -> int | float:
-    if isinstance(value, float) and value.is_integer() and abs(value) < 2**63:
+    if isinstance(value, int):
+        if -_NUMBER_LIMIT < value < _NUMBER_LIMIT:
+            return value
+        raise EvalError("number is out of range")
+    if value.is_integer() and abs(value) < 2**63:
         return int(value)
     return value
 
@@ -136,7 +145,9 @@ def _number(value: float | int) -> int | float:
 def to_number(value: Any) -> int | float:
     if isinstance(value, bool) or value is None:
         raise EvalError(f"a number is required, got {type_name(value)}")
-    if isinstance(value, (int, float)):
+    if isinstance(value, int):
+        return _number(value)
+    if isinstance(value, float):
         return value
     if isinstance(value, str):
         text = value.strip()
@@ -596,7 +607,9 @@ class _Parser:
             text = number.group(0)
             if number.group(1) or number.group(2):
                 return Lit(_number(float(text)))
-            return Lit(int(text))
+            # 300+ digits is past _NUMBER_LIMIT anyway; as a float (inf) it stays a value that is
+            # not a whole count instead of an integer too long for int() to read.
+            return Lit(int(text) if len(text) <= 300 else float(text))
         name = self.ident()
         if name is None:
             raise _ParseError(f"unexpected {s[i:i + 12]!r}")
@@ -841,9 +854,12 @@ class _Parser:
             width = 4 if code == "u" else 8
             digits = s[self.i + 2 : self.i + 2 + width]
             try:
-                char = chr(int(digits, 16))
+                point = int(digits, 16)
+                char = chr(point)
             except ValueError:
                 raise _ParseError("bad unicode escape") from None
+            if 0xD800 <= point <= 0xDFFF:  # not a character: nothing downstream could encode it
+                raise _ParseError(f"bad unicode escape \\{code}{digits}: a surrogate, not a character")
             self.i += 2 + width
             return char
         raise _ParseError(f"bad escape \\{code}")
@@ -1699,7 +1715,13 @@ _function("abs")(lambda args: _number(abs(to_number(args[0]))))
 _function("ceil")(lambda args: int(math.ceil(to_number(args[0]))))
 _function("floor")(lambda args: int(math.floor(to_number(args[0]))))
 _function("signum")(lambda args: (to_number(args[0]) > 0) - (to_number(args[0]) < 0))
-_function("pow")(lambda args: _number(to_number(args[0]) ** to_number(args[1])))
+@_function("pow")
+def _pow(args: list[Any]) -> Any:
+    _arity(args, 2)
+    base, exponent = to_number(args[0]), to_number(args[1])
+    if abs(base) > 1 and exponent > 1100:
+        raise EvalError("pow(): number is out of range")  # before computing a gigantic integer
+    return _number(base**exponent)
 _function("log")(lambda args: _number(math.log(to_number(args[0]), to_number(args[1]))))
 
 
@@ -1756,14 +1778,15 @@ def _replace(args: list[Any]) -> Any:
     text, pattern, replacement = to_string(args[0]), to_string(args[1]), to_string(args[2])
     if len(pattern) > 1 and pattern.startswith("/") and pattern.endswith("/"):
         python_replacement = re.sub(r"\$\{?(\w+)\}?", r"\\g<\1>", replacement)
-        return re.sub(pattern[1:-1], python_replacement, text)
+        return _with_regex("replace", lambda engine: engine.sub(pattern[1:-1], python_replacement, text, timeout=REGEX_TIMEOUT))
     return text.replace(pattern, replacement)
 
 
 @_function("regex")
 def _regex(args: list[Any]) -> Any:
     _arity(args, 2)
-    match = re.search(to_string(args[0]), to_string(args[1]))
+    pattern, text = to_string(args[0]), to_string(args[1])
+    match = _with_regex("regex", lambda engine: engine.search(pattern, text, timeout=REGEX_TIMEOUT))
     if match is None:
         raise EvalError("regex(): no match")
     if match.groupdict():
@@ -1776,10 +1799,25 @@ def _regex(args: list[Any]) -> Any:
 @_function("regexall")
 def _regexall(args: list[Any]) -> Any:
     _arity(args, 2)
-    found = []
-    for match in re.finditer(to_string(args[0]), to_string(args[1])):
-        found.append(match.groupdict() or list(match.groups()) or match.group(0))
-    return found
+    pattern, text = to_string(args[0]), to_string(args[1])
+    matches = _with_regex("regexall", lambda engine: list(engine.finditer(pattern, text, timeout=REGEX_TIMEOUT)))
+    return [match.groupdict() or list(match.groups()) or match.group(0) for match in matches]
+
+
+# Terraform's RE2 runs in linear time; Python's engines backtrack, so `regex("(a|aa)+$", ...)` in
+# a pull request could stall a hook or the webhook. The `regex` package can stop a match.
+REGEX_TIMEOUT = 1.0
+
+
+def _with_regex(name: str, run: Callable[[Any], Any]) -> Any:
+    import regex
+
+    try:
+        return run(regex)
+    except TimeoutError:
+        raise EvalError(f"{name}(): the pattern took longer than {REGEX_TIMEOUT:g}s (it backtracks)") from None
+    except regex.error as error:
+        raise EvalError(f"{name}(): invalid pattern: {error}") from None
 
 
 _FORMAT_RE = re.compile(r"%([-+# 0]*)(\d+)?(?:\.(\d+))?([svdfqtbxXoeEgG%])")

@@ -67,6 +67,10 @@ COMPUTED_WHEN_UNSET: dict[str, tuple[str, ...]] = {
 _META = frozenset({"count", "for_each", "provider", "depends_on", "lifecycle", "provisioner", "connection", "dynamic"})
 _MODULE_META = frozenset({"source", "version", "count", "for_each", "providers", "depends_on"})
 _MAX_MODULE_DEPTH = 24
+# count/for_each are expanded one instance at a time; past these a count is unknown (with the
+# reason) instead of minutes of work or an out-of-memory for `count = 1e9`.
+MAX_INSTANCES_PER_BLOCK = 10_000
+MAX_INSTANCES_PER_CONFIGURATION = 50_000
 _BLOCK_HEAD_RE = re.compile(r'^[ \t]*module[ \t]+"([^"]+)"\s*\{', re.MULTILINE)
 
 
@@ -395,11 +399,20 @@ class ModuleInstance:
             return Expansion([], {}, "count", Unknown(f"{'.'.join(labels)} count/for_each refers to itself"))
         self._busy.add(key)
         try:
-            result = self._expand(body)
+            result = self._bounded(self._expand(body))
         finally:
             self._busy.discard(key)
         self._expansions[key] = result
         return result
+
+    def _bounded(self, expansion: Expansion) -> Expansion:
+        if expansion.unknown is not None or expansion.mode == "single":
+            return expansion
+        self.reader.instances_expanded += len(expansion.keys)
+        if self.reader.instances_expanded > MAX_INSTANCES_PER_CONFIGURATION:
+            why = f"{expansion.mode} expands past {MAX_INSTANCES_PER_CONFIGURATION:,} instances in this configuration, more than Tollgate expands one by one"
+            return Expansion([], {}, expansion.mode, Unknown(why))
+        return expansion
 
     def _expand(self, body: dict[str, Any]) -> Expansion:
         if "count" in body:
@@ -412,6 +425,10 @@ class ModuleInstance:
                 return Expansion([], {}, "count", Unknown(f"count: {error}"))
             if number < 0 or not float(number).is_integer():
                 return Expansion([], {}, "count", Unknown(f"count {number} is not a whole number"))
+            if number > MAX_INSTANCES_PER_BLOCK:
+                shown = f"{int(number):,}" if number < 10**40 else f"{float(number):.3g}"
+                why = f"count = {shown} is more than the {MAX_INSTANCES_PER_BLOCK:,} instances Tollgate expands one by one"
+                return Expansion([], {}, "count", Unknown(why))
             return Expansion(list(range(int(number))), {}, "count")
         if "for_each" in body:
             value = evaluate_safely(compile_value(body["for_each"]), self.scope)
@@ -730,6 +747,7 @@ class _Reader:
         self.module_dirs: dict[str, str] = {}
         self._module_blocks: dict[str, dict[str, _ModuleBlockInfo]] = {}
         self._texts: dict[str, str] = {}
+        self.instances_expanded = 0  # count/for_each keys so far, against MAX_INSTANCES_PER_CONFIGURATION
 
     def load(self, directory: str) -> ModuleSource | None:
         directory = os.path.normpath(directory)

@@ -15,7 +15,7 @@ from tollgate.engine.model import (
     WorkloadClass,
 )
 from tollgate.engine.terraform.plan_context import aws_region_from_zone
-from tollgate.engine.terraform.view import ResourceView, dig, extractor, in_module, node_group_nodes, string_map
+from tollgate.engine.terraform.view import ResourceView, as_dict, as_list, dig, extractor, in_module, node_group_nodes, string_map
 
 AWS = Provider.AWS
 EKS_DEFAULT_INSTANCE_TYPE = "t3.medium"
@@ -76,7 +76,7 @@ def linked_launch_template(view: ResourceView, *attributes: str) -> dict[str, An
     for attribute in attributes:
         block = view.first_block(attribute)
         if attribute == "mixed_instances_policy":
-            block = dig(block, "launch_template", 0, "launch_template_specification", 0) or {}
+            block = as_dict(dig(block, "launch_template", 0, "launch_template_specification", 0))
         if isinstance(block, dict) and block:
             specs.append(block)
     for spec in specs:
@@ -92,7 +92,7 @@ def linked_launch_template(view: ResourceView, *attributes: str) -> dict[str, An
 
 def template_instance_tags(template: dict[str, Any]) -> dict[str, str]:
     tags: dict[str, str] = {}
-    for spec in template.get("tag_specifications") or []:
+    for spec in as_list(template.get("tag_specifications")):
         if isinstance(spec, dict) and spec.get("resource_type") == "instance":
             tags.update(string_map(spec.get("tags")))
     return tags
@@ -117,7 +117,7 @@ def _instance_purchase(view: ResourceView, template: dict[str, Any] | None) -> t
             view.mark_unknown("instance_market_options")
             return PurchaseOption.UNKNOWN, "instance_market_options is unknown at plan time"
     if template:
-        market = dig(template, "instance_market_options", 0) or {}
+        market = as_dict(dig(template, "instance_market_options", 0))
         option = _market_option(market, "launch template instance_market_options")
         if option:
             return option
@@ -232,13 +232,13 @@ def aws_autoscaling_group(view: ResourceView) -> list[ComputeRequest]:
     if policy:
         overrides = [
             o["instance_type"]
-            for o in dig(policy, "launch_template", 0, "override") or []
+            for o in as_list(dig(policy, "launch_template", 0, "override"))
             if isinstance(o, dict) and isinstance(o.get("instance_type"), str)
         ]
-        if any(isinstance(o, dict) and o.get("weighted_capacity") for o in dig(policy, "launch_template", 0, "override") or []):
+        if any(isinstance(o, dict) and o.get("weighted_capacity") for o in as_list(dig(policy, "launch_template", 0, "override"))):
             view.note("override weighted_capacity is set: capacity units are counted as instances")
         types = overrides or ([base_type] if base_type else [])
-        distribution = dig(policy, "instances_distribution", 0) or {}
+        distribution = as_dict(dig(policy, "instances_distribution", 0))
         base = distribution.get("on_demand_base_capacity")
         percentage = distribution.get("on_demand_percentage_above_base_capacity")
         base = base if isinstance(base, int) else 0
@@ -296,7 +296,7 @@ def _instance_purchase_from_template(
     template: dict[str, Any] | None, configuration: dict[str, Any] | None
 ) -> tuple[PurchaseOption, str]:
     if template:
-        option = _market_option(dig(template, "instance_market_options", 0) or {}, "launch template instance_market_options")
+        option = _market_option(as_dict(dig(template, "instance_market_options", 0)), "launch template instance_market_options")
         if option:
             return option
     if configuration and configuration.get("spot_price"):
@@ -306,7 +306,8 @@ def _instance_purchase_from_template(
 
 def _asg_propagated_tags(view: ResourceView) -> dict[str, str]:
     tags: dict[str, str] = {}
-    for block in (view.get("tag") or []) + (view.get("tags") if isinstance(view.get("tags"), list) else []):
+    # `tags` is a list of maps in old configurations (and a map elsewhere): only the list form counts
+    for block in view.items("tag") + as_list(view.get("tags")):
         if isinstance(block, dict) and block.get("propagate_at_launch") in (True, "true") and isinstance(block.get("key"), str):
             tags[block["key"]] = "" if block.get("value") is None else str(block.get("value"))
     return tags
@@ -314,7 +315,7 @@ def _asg_propagated_tags(view: ResourceView) -> dict[str, str]:
 
 @extractor("aws_eks_node_group", AWS)
 def aws_eks_node_group(view: ResourceView) -> list[ComputeRequest]:
-    types = [t for t in view.get("instance_types") or [] if isinstance(t, str)]
+    types = [t for t in view.items("instance_types") if isinstance(t, str)]
     template = linked_launch_template(view, "launch_template") if (view.first_block("launch_template") or view.unknown("launch_template")) else None
     if not types and template and isinstance(template.get("instance_type"), str):
         types = [template["instance_type"]]
@@ -391,7 +392,7 @@ def aws_batch_compute_environment(view: ResourceView) -> list[ComputeRequest]:
     kind = resources.get("type")
     if isinstance(kind, str) and kind.startswith("FARGATE"):
         return []  # Fargate is priced per task, not per instance
-    types = sorted(t for t in resources.get("instance_type") or [] if isinstance(t, str))
+    types = sorted(t for t in as_list(resources.get("instance_type")) if isinstance(t, str))
     if not types:
         view.mark_unknown("instance_type")
     if kind == "SPOT":
@@ -427,7 +428,7 @@ def aws_sagemaker_endpoint_configuration(view: ResourceView) -> list[ComputeRequ
     tags = aws_tags(view)
     requests = []
     for kind in ("production_variants", "shadow_production_variants"):
-        for variant in view.get(kind) or []:
+        for variant in view.items(kind):
             if not isinstance(variant, dict) or dig(variant, "serverless_config", 0):
                 continue  # serverless variants are billed per request, not per instance
             count = variant.get("initial_instance_count")

@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from tollgate.engine.model import Accelerator, ComputeRequest, NodeGroupNodes, Provider, PurchaseOption, Quantity
-from tollgate.engine.terraform.view import ResourceView, dig, extractor, in_module, node_group_nodes, string_map
+from tollgate.engine.terraform.view import ResourceView, as_dict, as_list, dig, extractor, in_module, node_group_nodes, string_map
 
 GCP = Provider.GCP
 GKE_DEFAULT_MACHINE_TYPE = "e2-medium"
@@ -58,7 +58,7 @@ def scheduling_option(scheduling: dict[str, Any], where: str) -> tuple[PurchaseO
 
 def accelerators(blocks: Any) -> tuple[Accelerator, ...]:
     found = []
-    for block in blocks or []:
+    for block in as_list(blocks):
         if isinstance(block, dict) and isinstance(block.get("type"), str) and isinstance(block.get("count"), int) and block["count"] > 0:
             found.append(Accelerator(type=last_segment(block["type"]) or block["type"], count=block["count"]))
     return tuple(found)
@@ -78,7 +78,7 @@ def google_compute_instance(view: ResourceView) -> list[ComputeRequest]:
             zone=zone,
             region_source=region_source,
             instance_type=machine_type,
-            accelerators=accelerators(view.get("guest_accelerator")),
+            accelerators=accelerators(view.items("guest_accelerator")),
             quantity=Quantity.fixed(1),
             purchase_option=option,
             purchase_reason=reason,
@@ -93,7 +93,7 @@ def _group_manager(view: ResourceView) -> list[ComputeRequest]:
     templates += view.ctx.referenced(view.resource, "version", "google_compute_region_instance_template")
     template: dict[str, Any] = templates[0].values_in(view.state) if templates else {}
     if not template:
-        for version in view.get("version") or []:
+        for version in view.items("version"):
             name = last_segment(version.get("instance_template") if isinstance(version, dict) else None)
             for kind in ("google_compute_instance_template", "google_compute_region_instance_template"):
                 matches = view.ctx.find_by_attribute(kind, "name", name) if name else []
@@ -104,7 +104,7 @@ def _group_manager(view: ResourceView) -> list[ComputeRequest]:
         view.mark_unknown("machine_type")
     else:
         view.note("machine type from the instance template")
-    option, reason = scheduling_option(dig(template, "scheduling", 0) or {}, "instance template scheduling")
+    option, reason = scheduling_option(as_dict(dig(template, "scheduling", 0)), "instance template scheduling")
     size = view.integer("target_size")
     if size is None:
         view.mark_unknown("target_size")
@@ -186,7 +186,7 @@ def _node_pool_request(
     path: tuple[Any, ...] = (),
     name: str | None = None,
 ) -> ComputeRequest:
-    config = dig(pool, "node_config", 0) or {}
+    config = as_dict(dig(pool, "node_config", 0))
     machine_type = last_segment(config.get("machine_type")) if isinstance(config.get("machine_type"), str) else None
     if machine_type is None:
         machine_type = GKE_DEFAULT_MACHINE_TYPE
@@ -198,7 +198,7 @@ def _node_pool_request(
     else:
         option, reason = PurchaseOption.ON_DEMAND, "standard nodes (on-demand)"
     zones = _zones_multiplier(view, location, pool.get("node_locations") or node_locations)
-    autoscaling = dig(pool, "autoscaling", 0) or {}
+    autoscaling = as_dict(dig(pool, "autoscaling", 0))
     per_zone_count = pool.get("node_count") if isinstance(pool.get("node_count"), int) else pool.get("initial_node_count")
     low = high = None
     if autoscaling:
@@ -263,7 +263,7 @@ def google_container_cluster(view: ResourceView) -> list[ComputeRequest]:
         }
         if view.get("node_pool") in (None, []) or view.get("initial_node_count"):
             requests.append(_node_pool_request(view, default_pool, location, None, "default node pool", {}, (), GKE_DEFAULT_POOL_NAME))
-    for index, pool in enumerate(view.get("node_pool") or []):
+    for index, pool in enumerate(view.items("node_pool")):
         if isinstance(pool, dict):
             name = pool.get("name") or "?"
             requests.append(_node_pool_request(

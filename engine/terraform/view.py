@@ -11,6 +11,7 @@ from typing import Any, Callable
 
 import msgspec
 
+from tollgate.engine.errors import InputError
 from tollgate.engine.model import (
     Action,
     ComputeRequest,
@@ -76,6 +77,19 @@ class ResourceView(msgspec.Struct):
             else:
                 return False
         return node is True
+
+    def items(self, *path: Any) -> list[Any]:
+        """A list attribute or a list of blocks; [] when null or unset. Another type (hand-written
+        HCL such as `instance_types = 5`) is an input error at the resource, as `terraform
+        validate` would say, never read as "not set" and replaced by a default."""
+        value = self.get(*path)
+        if value is None:
+            return []
+        if isinstance(value, list):
+            return value
+        attribute = ".".join(str(key) for key in path)
+        kind = "a map" if isinstance(value, dict) else "a string" if isinstance(value, str) else "a bool" if isinstance(value, bool) else "a number"
+        raise InputError(self.source.file, f"{self.address}: {attribute} must be a list, not {kind}", line=self.source.line)
 
     def string(self, *path: Any) -> str | None:
         value = self.get(*path)
@@ -181,6 +195,17 @@ class ResourceView(msgspec.Struct):
             notes=list(self.notes),
             **extra,
         )
+
+
+def as_list(value: Any) -> list[Any]:
+    """A list attribute or block list; null, or a value of another type (hand-written HCL, an edited
+    plan: Terraform would reject it), reads as empty instead of failing mid-extraction."""
+    return value if isinstance(value, list) else []
+
+
+def as_dict(value: Any) -> dict[str, Any]:
+    """A map attribute or one block; null or another type reads as empty (see `as_list`)."""
+    return value if isinstance(value, dict) else {}
 
 
 def dig(node: Any, *path: Any) -> Any:
