@@ -155,7 +155,10 @@ def load(text: str, path: str) -> Iterator[Document]:
             start, end = node.start_mark.line, node.end_mark.line
             helm_source = next((name for line, name in reversed(sources) if previous_end <= line <= start), None)
             previous_end = end
-            obj = _Builder(loader).build(node)
+            try:
+                obj = _Builder(loader).build(node)
+            except RecursionError:  # hundreds of levels: no Kubernetes object is built like that
+                raise InputError(path, f"invalid YAML at line {start + 1}: the document nests too deeply to read") from None
             if obj is None:
                 continue
             if _is_list(obj) and isinstance(node, yaml.MappingNode):

@@ -21,6 +21,7 @@ from tollgate.engine.errors import InputError
 # A plan bigger than this is more likely a mistake (a binary, a state dump) than a change to review.
 DEFAULT_MAX_INPUT_BYTES = 1 << 30
 MAX_INPUT_ENV = "TOLLGATE_MAX_INPUT_BYTES"
+TOO_DEEP = "is not a plan Tollgate can read: a value nests too deeply"
 
 _RAW_NULL = msgspec.Raw(b"null")
 
@@ -206,6 +207,8 @@ def parse_plan(path: str, data: bytes) -> Plan:
         raise InputError(path, f"is not a Terraform plan: {error}") from None
     except msgspec.DecodeError as error:
         raise InputError(path, f"is not valid JSON ({error})") from None
+    except RecursionError:
+        raise InputError(path, TOO_DEEP) from None
     finally:
         if gc_was_enabled:
             gc.enable()

@@ -5,11 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-
+from tollgate.engine.errors import InputError
 from tollgate.engine.model import Action, ComputeRequest, SourceLocation
 from tollgate.engine.terraform import resources_aws, resources_azure, resources_gcp  # noqa: F401  (register extractors)
 from tollgate.engine.terraform.plan_context import PlanContext
-from tollgate.engine.terraform.plan_file import Plan, PlanResource, decode_input_bytes, parse_plan, read_plan
+from tollgate.engine.terraform.plan_file import (
+    TOO_DEEP,
+    Plan,
+    PlanResource,
+    decode_input_bytes,
+    parse_plan,
+    read_plan,
+)
 from tollgate.engine.terraform.source_map import SourceMap
 from tollgate.engine.terraform.view import EXTRACTORS, ResourceView
 
@@ -35,14 +42,21 @@ def plan_action(actions: tuple[str, ...]) -> Action | None:
 
 def read_plan_requests(path: str) -> list[ComputeRequest]:
     plan = read_plan(path)
-    return requests_from_plan(plan)
+    return _requests_or_input_error(plan)
 
 
 def read_plan_stream(name: str, data: bytes) -> list[ComputeRequest]:
     """A plan piped in (`terraform show -json plan.out | tollgate check -`). Its configuration is
     looked for in the working directory, where `terraform show` ran, for file:line and waivers."""
     plan = parse_plan(name, decode_input_bytes(name, data))
-    return requests_from_plan(plan, configuration_dir=".")
+    return _requests_or_input_error(plan, configuration_dir=".")
+
+
+def _requests_or_input_error(plan: Plan, configuration_dir: str | None = None) -> list[ComputeRequest]:
+    try:
+        return requests_from_plan(plan, configuration_dir)
+    except RecursionError:  # resource values are decoded lazily: a 50,000-deep one fails here
+        raise InputError(plan.path, TOO_DEEP) from None
 
 
 def requests_from_plan(plan: Plan, configuration_dir: str | None = None) -> list[ComputeRequest]:

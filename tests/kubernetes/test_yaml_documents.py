@@ -123,3 +123,22 @@ def test_every_corpus_manifest_loads_as_pyyaml_loads_it() -> None:
         if documents(text) != _flatten_lists(reference(text)):
             different.append(path.name)
     assert different == []
+
+
+@pytest.mark.parametrize("value", ["[" * 5000 + "]" * 5000, "{a: " * 5000 + "1" + "}" * 5000], ids=["lists", "maps"])
+def test_a_document_nested_thousands_deep_is_an_input_error_not_a_recursion_crash(value: str) -> None:
+    text = f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: ok}}\n---\napiVersion: v1\nkind: Pod\nspec:\n  args: {value}\n"
+    with pytest.raises(InputError) as caught:
+        list(load(text, "deep.yaml"))
+    assert str(caught.value) == "deep.yaml: invalid YAML at line 5: the document nests too deeply to read"
+
+
+def test_a_billion_laughs_document_is_read_without_expanding_its_aliases() -> None:
+    lines = ["apiVersion: v1", "kind: ConfigMap", "metadata: {name: lol}", "data:", "  a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    for level in range(1, 10):
+        name, previous = chr(ord("a") + level), chr(ord("a") + level - 1)
+        lines.append(f"  {name}: &{name} [" + ", ".join([f"*{previous}"] * 9) + "]")
+    (document,) = load("\n".join(lines) + "\n", "lol.yaml")
+    data = document.obj["data"]
+    # 9**10 strings if expanded; shared as PyYAML shares them: the same list object nine times
+    assert data["j"][0] is data["i"] and data["i"][0] is data["h"]

@@ -152,3 +152,21 @@ def test_missing_file_is_rejected(tmp_path):
     with pytest.raises(InputError) as raised:
         read_plan_requests(str(tmp_path / "nope.json"))
     assert "no such file" in str(raised.value)
+
+
+@pytest.mark.parametrize("where", ["resource_value", "planned_values", "configuration"])
+def test_a_plan_value_nested_thousands_deep_is_an_input_error(tmp_path, where):
+    deep = "[" * 50000 + "]" * 50000
+    plan = aws_plan([change("aws_instance.web", {"instance_type": "m5.large", "tags": "DEEP"}, after_unknown={})])
+    if where == "planned_values":
+        plan["planned_values"] = "DEEP"
+    if where == "configuration":
+        plan["configuration"]["root_module"] = "DEEP"
+    text = json.dumps(plan)
+    text = text.replace('"DEEP"', deep, 1) if where != "resource_value" else text.replace('"tags": "DEEP"', f'"tags": {deep}', 1)
+    path = tmp_path / "plan.json"
+    path.write_text(text)
+    # msgspec decodes values lazily; the depth fails wherever they are first read
+    with pytest.raises(InputError) as caught:
+        read_plan_requests(str(path))
+    assert str(caught.value) == f"{path}: is not a plan Tollgate can read: a value nests too deeply"
