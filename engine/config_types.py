@@ -176,11 +176,12 @@ def check_budget_has_a_limit(policy: Any) -> None:
 
 
 def check_patterns_compile(patterns: dict[str, str]) -> None:
+    from tollgate.engine.bounded_regex import compile_error  # the engine the rule matches with
+
     for key, pattern in patterns.items():
-        try:
-            re.compile(pattern)
-        except re.error as error:
-            raise ValueError(f"pattern for {key!r} is not a valid regular expression: {error}") from None
+        problem = compile_error(pattern)
+        if problem is not None:
+            raise ValueError(f"pattern for {key!r} is not a valid regular expression: {problem}")
 
 
 def check_endpoint_url(value: str | None) -> None:

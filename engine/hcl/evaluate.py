@@ -25,6 +25,9 @@ import re
 from functools import lru_cache
 from typing import Any, Callable, Iterator
 
+from tollgate.engine.bounded_regex import MATCH_TIMEOUT as REGEX_TIMEOUT
+from tollgate.engine.bounded_regex import engine as regex_engine
+
 __all__ = [
     "Unknown",
     "EvalError",
@@ -1804,14 +1807,9 @@ def _regexall(args: list[Any]) -> Any:
     return [match.groupdict() or list(match.groups()) or match.group(0) for match in matches]
 
 
-# Terraform's RE2 runs in linear time; Python's engines backtrack, so `regex("(a|aa)+$", ...)` in
-# a pull request could stall a hook or the webhook. The `regex` package can stop a match.
-REGEX_TIMEOUT = 1.0
-
-
 def _with_regex(name: str, run: Callable[[Any], Any]) -> Any:
-    import regex
-
+    """Run a match on the time-limited engine (Terraform's RE2 is linear; see bounded_regex)."""
+    regex = regex_engine()
     try:
         return run(regex)
     except TimeoutError:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import re
 from typing import Iterator
 
+from tollgate.engine.bounded_regex import MATCH_TIMEOUT, MatchTimeout, fullmatch
 from tollgate.engine.config_types import TagsPolicy
 from tollgate.engine.report import Finding
 from tollgate.engine.rules.registry import RuleContext, describe, finding, is_live, register
@@ -50,8 +50,14 @@ def evaluate_tags(policy: TagsPolicy, ctx: RuleContext) -> Iterator[Finding]:
                 problems.append(f"{key}={value} is not one of {', '.join(allowed)}")
         for key, pattern in policy.patterns.items():
             value = tags.get(key)
-            if value is not None and not re.fullmatch(pattern, value):
-                problems.append(f"{key}={value} does not match {pattern}")
+            if value is None:
+                continue
+            try:
+                if not fullmatch(pattern, value):
+                    problems.append(f"{key}={value} does not match {pattern}")
+            except MatchTimeout:
+                # Not shown to match, so not accepted; the value is what a reviewer should look at.
+                problems.append(f"{key}={value[:80]!r} cannot be checked against {pattern}: the match ran past {MATCH_TIMEOUT:g}s")
         if problems:
             accepted = f" (keys matched ignoring case: {', '.join(respelled)})" if respelled else ""
             yield finding(policy, item, f"{describe(item)}: tags {'; '.join(problems)}{accepted}")
