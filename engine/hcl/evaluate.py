@@ -1387,11 +1387,56 @@ def _map(value: Any) -> dict[str, Any]:
     raise EvalError(f"a map is required, got {type_name(value)}")
 
 
-def _set(values: list[Any]) -> list[Any]:
+def _scalar_key(value: Any) -> tuple[Any, ...] | None:
+    """A hashable key that is equal exactly when hcl_equal is, for scalars (None for collections)."""
+    if isinstance(value, bool):
+        return ("bool", value)
+    if isinstance(value, (int, float)):
+        return ("number", value)  # 1 and 1.0 are equal, and so are their hashes
+    if isinstance(value, str):
+        return ("string", value)
+    if value is None:
+        return ("null",)
+    return None
+
+
+class _Members:
+    """`value in members` by hcl_equal: hashed for scalars, so toset(range(100000)) is not 10^10
+    comparisons; lists and objects are compared one by one."""
+
+    def __init__(self, values: list[Any]) -> None:
+        self._keys: set[tuple[Any, ...]] = set()
+        self._compound: list[Any] = []
+        for value in values:
+            self.add(value)
+
+    def add(self, value: Any) -> None:
+        key = _scalar_key(value)
+        if key is not None:
+            self._keys.add(key)
+        else:
+            self._compound.append(value)
+
+    def __contains__(self, value: Any) -> bool:
+        key = _scalar_key(value)
+        if key is not None:
+            return key in self._keys
+        return any(hcl_equal(value, other) for other in self._compound)
+
+
+def _unique(values: list[Any]) -> list[Any]:
+    """The values in order, without repeats (by hcl_equal)."""
+    seen = _Members([])
     unique: list[Any] = []
     for value in values:
-        if not any(hcl_equal(value, seen) for seen in unique):
+        if value not in seen:
+            seen.add(value)
             unique.append(value)
+    return unique
+
+
+def _set(values: list[Any]) -> list[Any]:
+    unique = _unique(values)
     if all(isinstance(v, str) for v in unique):
         return sorted(unique)
     if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in unique):
@@ -1576,11 +1621,7 @@ def _compact(args: list[Any]) -> Any:
 @_function("distinct")
 def _distinct(args: list[Any]) -> Any:
     _arity(args, 1)
-    unique: list[Any] = []
-    for value in _list(args[0]):
-        if not any(hcl_equal(value, seen) for seen in unique):
-            unique.append(value)
-    return unique
+    return _unique(_list(args[0]))
 
 
 @_function("contains")
@@ -1688,13 +1729,15 @@ def _setintersection(args: list[Any]) -> Any:
     if not args:
         raise EvalError("setintersection() needs arguments")
     first = _set(_list(args[0]))
-    return [v for v in first if all(any(hcl_equal(v, o) for o in _list(other)) for other in args[1:])]
+    others = [_Members(_list(other)) for other in args[1:]]
+    return [v for v in first if all(v in members for members in others)]
 
 
 @_function("setsubtract")
 def _setsubtract(args: list[Any]) -> Any:
     _arity(args, 2)
-    return [v for v in _set(_list(args[0])) if not any(hcl_equal(v, o) for o in _list(args[1]))]
+    removed = _Members(_list(args[1]))
+    return [v for v in _set(_list(args[0])) if v not in removed]
 
 
 @_function("chunklist")

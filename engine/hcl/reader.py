@@ -408,6 +408,9 @@ class ModuleInstance:
     def _bounded(self, expansion: Expansion) -> Expansion:
         if expansion.unknown is not None or expansion.mode == "single":
             return expansion
+        if len(expansion.keys) > MAX_INSTANCES_PER_BLOCK:  # a count is stopped before its range is built
+            why = f"for_each has {len(expansion.keys):,} keys, more than the {MAX_INSTANCES_PER_BLOCK:,} instances Tollgate expands one by one"
+            return Expansion([], {}, expansion.mode, Unknown(why))
         self.reader.instances_expanded += len(expansion.keys)
         if self.reader.instances_expanded > MAX_INSTANCES_PER_CONFIGURATION:
             why = f"{expansion.mode} expands past {MAX_INSTANCES_PER_CONFIGURATION:,} instances in this configuration, more than Tollgate expands one by one"

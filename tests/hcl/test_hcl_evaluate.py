@@ -91,6 +91,11 @@ def ev(text: Any) -> Any:
         ("${length(var.l)}", 2),
         ('${concat(["a"], ["b", "c"])}', ["a", "b", "c"]),
         ('${toset(["b", "a", "b"])}', ["a", "b"]),
+        # sets compare by value: scalars hashed (1 and 1.0 are one number, "1" and true are not), lists/objects deeply
+        ('${distinct([1, 1.0, "1", true, null, null, [1], [1], {a = 1}, {a = 1}, {a = 2}])}', [1, "1", True, None, [1], {"a": 1}, {"a": 2}]),
+        ("${setsubtract([3, 1, 2, 2], [2.0])}", [1, 3]),
+        ('${setintersection(["a", "b", "c"], ["c", "a"], ["a", "c", "d"])}', ["a", "c"]),
+        ("${length(toset(range(100000)))}", 100000),
         ('${upper(lower("MiXeD"))}', "MIXED"),
         ('${jsonencode({a = [1, 2]})}', '{"a":[1,2]}'),
         ('${split(",", "us-central1-a,us-central1-b")}', ["us-central1-a", "us-central1-b"]),

@@ -73,6 +73,19 @@ def test_a_count_past_the_limit_is_one_request_of_unknown_quantity_saying_why(tm
     assert any(f"{shown} is more than the {MAX_INSTANCES_PER_BLOCK:,} instances" in note for note in request.notes), request.notes
 
 
+def test_a_for_each_past_the_limit_is_one_request_of_unknown_quantity_saying_why(tmp_path: Path) -> None:
+    # toset() of 20,000 values was 2 x 10^8 comparisons (minutes) before the keys were even counted
+    requests = read_hcl_requests(module(tmp_path, """
+        resource "aws_instance" "fleet" {
+          instance_type = "m5.large"
+          for_each      = toset([for i in range(20000) : "node-${i}"])
+        }
+    """), [])
+    (request,) = requests
+    assert request.address == "aws_instance.fleet[*]" and "count" in request.unknowns
+    assert any(f"for_each has 20,000 keys, more than the {MAX_INSTANCES_PER_BLOCK:,} instances" in note for note in request.notes), request.notes
+
+
 def test_modules_multiplying_counts_stop_at_the_configuration_limit(tmp_path: Path) -> None:
     per_module = MAX_INSTANCES_PER_BLOCK
     modules = MAX_INSTANCES_PER_CONFIGURATION // per_module + 2
