@@ -40,19 +40,12 @@ def _sniff(path: str) -> bytes:
             head = handle.read(_SNIFF_BYTES)
     except OSError as error:
         raise InputError(path, f"cannot be read: {error.strerror or error}") from None
-    if head[:2] == b"\x1f\x8b":
-        import gzip
-        import zlib
-
-        try:
-            with gzip.open(path, "rb") as handle:
-                head = handle.read(_SNIFF_BYTES)
-        except (OSError, EOFError, zlib.error):
-            return b""
-    return head
+    return _sniff_bytes(head)
 
 
 def _sniff_bytes(data: bytes) -> bytes:
+    """The first bytes of the content; of a gzip, decompressed (a truncated gzip head decompresses
+    as far as it goes)."""
     if data[:2] == b"\x1f\x8b":
         import zlib
 
